@@ -36,8 +36,8 @@ for (const group of queue) {
       const [errs, ran, skip, max] = r;
       passed += ran;
       skipped += skip;
-      failed += max - ran - skip;
-      if (errs !== true && max - ran - skip === 0) failed += 1;
+      failed += max - ran;
+      if (errs !== true && max === ran) failed += 1; // a hook failed without failing a test
       return r;
     };
   }
