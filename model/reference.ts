@@ -285,7 +285,7 @@ export function forward(cfg: GPTConfig, layout: ParamLayout, params: ArrayLike<n
   const w = paramViews(layout, P);
   const f = (n: number) => new Float64Array(n);
 
-  let x = f(N * C);
+  let x: Float64Array = f(N * C);
   encoderForward(x, tokens, w('wte.weight'), w('wpe.weight'), B, T, C);
   const layers: LayerActs[] = [];
   for (let l = 0; l < L; l++) {
@@ -335,7 +335,7 @@ export function backward(cfg: GPTConfig, layout: ParamLayout, fw: RefForward, dl
   const dlnf = f(N * C);
   const head = cfg.tiedHead ? 'wte.weight' : 'lm_head.weight';
   headBackward(dlnf, g(head), dl, fw.lnf, w(head), N, C, V);
-  let dx = f(N * C); // gradient of the residual stream leaving the current block
+  let dx: Float64Array = f(N * C); // gradient of the residual stream leaving the current block
   layernormBackward(dx, g('ln_f.weight'), g('ln_f.bias'), dlnf, fw.layers[L - 1].out, w('ln_f.weight'), fw.lnfMean, fw.lnfRstd, N, C);
 
   for (let l = L - 1; l >= 0; l--) {
