@@ -1,0 +1,85 @@
+// The RL loss, fused: per token row, one kernel computes the softmax statistics of logits/T
+// (log-sum-exp and entropy), the taken token's log-prob, the PPO/DAPO ratio and its asymmetric
+// clip, the entropy-shaped advantage, the loss term and dlogits.
+//
+// Two entry points share the statistics code:
+// - token_entropy: H (nats) of every row — what top-ρ selection ranks, from the current policy.
+// - pg_loss: runs over the selected rows only (a list), writing their loss and dlogits rows.
+//   Unselected dlogits rows are never written: the caller zeroes the buffer once per step, and the
+//   sparse backward never reads them.
+
+const common = /* wgsl */ `
+struct P { n: u32, v: u32, k: u32, shaping: u32,
+           invTemp: f32, epsLow: f32, epsHigh: f32, alpha: f32, kappa: f32, scale: f32 }
+@group(0) @binding(0) var<uniform> p: P;
+
+// log-sum-exp and entropy of softmax(logits[base..base+v) · invTemp)
+fn rowStats(base: u32) -> vec2f {
+  var mx = -3.0e38;
+  for (var c = 0u; c < p.v; c++) { mx = max(mx, logits[base + c] * p.invTemp); }
+  var s = 0.0;
+  var sz = 0.0;
+  for (var c = 0u; c < p.v; c++) {
+    let z = logits[base + c] * p.invTemp - mx;
+    let e = exp(z);
+    s += e;
+    sz += e * z;
+  }
+  return vec2f(mx + log(s), log(s) - sz / s);
+}
+`;
+
+export const tokenEntropyWGSL = /* wgsl */ `
+@group(0) @binding(1) var<storage, read> logits: array<f32>;
+@group(0) @binding(2) var<storage, read_write> entropy: array<f32>;
+${common}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let r = gid.x;
+  if (r >= p.n) { return; }
+  entropy[r] = rowStats(r * p.v).y;
+}
+`;
+
+export const pgLossWGSL = /* wgsl */ `
+@group(0) @binding(1) var<storage, read> logits: array<f32>;     // [n, v] current policy
+@group(0) @binding(2) var<storage, read> tokens: array<u32>;     // [n] token taken after each row
+@group(0) @binding(3) var<storage, read> oldLogprob: array<f32>; // [n] from the rollout policy
+@group(0) @binding(4) var<storage, read> adv: array<f32>;        // [n] sequence advantage per token
+@group(0) @binding(5) var<storage, read> rows: array<u32>;       // [k] selected rows
+@group(0) @binding(6) var<storage, read_write> dlogits: array<f32>; // [n, v], selected rows written
+@group(0) @binding(7) var<storage, read_write> stats: array<f32>;   // [k, 4]: loss, ratio, clipped, entropy
+${common}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let i = gid.x;
+  if (i >= p.k) { return; }
+  let r = rows[i];
+  let base = r * p.v;
+  let st = rowStats(base);
+  let t = min(tokens[r], p.v - 1u);
+  let logp = logits[base + t] * p.invTemp - st.x;
+  var a = adv[r];
+  if (p.shaping != 0u) {
+    // Cheng et al.: A + min(α·H_detached, |A|/κ) — the bonus never flips A's sign.
+    a += min(p.alpha * st.y, abs(a) / p.kappa);
+  }
+  let ratio = exp(logp - oldLogprob[r]);
+  let clippedRatio = clamp(ratio, 1.0 - p.epsLow, 1.0 + p.epsHigh);
+  // loss = −min(ratio·A, clip(ratio)·A); the clipped branch has zero gradient.
+  let unclipped = ratio * a;
+  let clipped = clippedRatio * a;
+  let useClip = clipped < unclipped;
+  let loss = -min(unclipped, clipped);
+  // d loss / d logp = −ratio·A on the unclipped branch; d logp / d z_c = (onehot − softmax)/T.
+  let g = select(-ratio * a, 0.0, useClip) * p.scale * p.invTemp;
+  for (var c = 0u; c < p.v; c++) {
+    let prob = exp(logits[base + c] * p.invTemp - st.x);
+    dlogits[base + c] = g * (select(0.0, 1.0, c == t) - prob);
+  }
+  stats[4u * i] = loss * p.scale;
+  stats[4u * i + 1u] = ratio;
+  stats[4u * i + 2u] = select(0.0, 1.0, useClip);
+  stats[4u * i + 3u] = st.y;
+}
+`;
