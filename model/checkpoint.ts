@@ -1,0 +1,76 @@
+// Checkpoints in Hugging Face GPT-2 form: model.safetensors (tensor names and layouts as
+// GPT2LMHeadModel's transformer, Conv1D weights [in, out]) plus config.json. Bytes in, bytes out,
+// so Node (train/files.ts writes them atomically) and the browser (download/drop) share it.
+import { paramLayout, validateConfig, type GPTConfig, type ParamLayout } from './config.js';
+import { readSafetensors, writeSafetensors, type NamedTensor } from './safetensors.js';
+
+export interface Checkpoint {
+  config: GPTConfig;
+  /** Flat parameters in `paramLayout(config, align)` order. */
+  params: Float32Array;
+  layout: ParamLayout;
+  /** Free-form provenance (task, step, tokenizer), kept in config.json under "forkgrad". */
+  info: Record<string, unknown>;
+}
+
+/** config.json in GPT-2's vocabulary, with forkgrad's own fields under "forkgrad". */
+export function configJson(cfg: GPTConfig, info: Record<string, unknown> = {}): string {
+  return JSON.stringify(
+    {
+      model_type: 'gpt2',
+      architectures: ['GPT2LMHeadModel'],
+      n_layer: cfg.nLayer,
+      n_head: cfg.nHead,
+      n_embd: cfg.dModel,
+      n_positions: cfg.contextLength,
+      n_ctx: cfg.contextLength,
+      vocab_size: cfg.vocabSize,
+      tie_word_embeddings: cfg.tiedHead,
+      activation_function: 'gelu_new',
+      layer_norm_epsilon: 1e-5,
+      forkgrad: info,
+    },
+    null,
+    2,
+  );
+}
+
+export function encodeCheckpoint(cfg: GPTConfig, layout: ParamLayout, params: Float32Array, info: Record<string, unknown> = {}) {
+  if (params.length !== layout.size) throw new Error(`checkpoint: ${params.length} parameters given, the layout holds ${layout.size}`);
+  const tensors = new Map<string, NamedTensor>();
+  for (const p of layout.params) tensors.set(p.name, { shape: p.shape, data: params.subarray(p.offset, p.offset + p.size) });
+  return { safetensors: writeSafetensors(tensors, { format: 'pt' }), config: configJson(cfg, info) };
+}
+
+/** Parses and cross-checks a checkpoint; throws naming the file, tensor and mismatch, loading nothing. */
+export function decodeCheckpoint(safetensors: Uint8Array, configText: string, align = 64): Checkpoint {
+  let raw: any;
+  try {
+    raw = JSON.parse(configText);
+  } catch (e) {
+    throw new Error(`config.json is not valid JSON (${(e as Error).message})`);
+  }
+  const config: GPTConfig = {
+    nLayer: raw.n_layer, nHead: raw.n_head, dModel: raw.n_embd, contextLength: raw.n_positions,
+    vocabSize: raw.vocab_size, tiedHead: raw.tie_word_embeddings ?? true,
+  };
+  try {
+    validateConfig(config);
+  } catch (e) {
+    throw new Error(`config.json: ${(e as Error).message}`);
+  }
+  const file = readSafetensors(safetensors);
+  const layout = paramLayout(config, align);
+  const params = new Float32Array(layout.size);
+  for (const p of layout.params) {
+    const t = file.tensors.get(p.name);
+    if (!t) throw new Error(`model.safetensors has no tensor "${p.name}", which config.json's shape needs (n_layer ${config.nLayer}, tie_word_embeddings ${config.tiedHead})`);
+    if (t.shape.join() !== p.shape.join()) {
+      throw new Error(`model.safetensors tensor "${p.name}" has shape [${t.shape}] but config.json implies [${p.shape}]`);
+    }
+    params.set(t.data, p.offset);
+  }
+  const extra = [...file.tensors.keys()].filter((n) => !layout.byName.has(n));
+  if (extra.length) throw new Error(`model.safetensors has tensors config.json does not describe: ${extra.slice(0, 5).join(', ')}`);
+  return { config, params, layout, info: raw.forkgrad ?? {} };
+}
