@@ -6,6 +6,8 @@
 // experiment): the model's own entropy at T = 1 decides the temperature — H₁ ≥ threshold samples at
 // tempFork, else at tempOther. Temperature 0 means greedy (argmax; log-prob and entropy then at T = 1).
 // Random numbers come from a counter-based hash of (seed, position, row): reproducible, no state.
+// Prompts of different lengths share one decode loop: while pos + 1 is still inside row r's prompt
+// (promptLen[r]), the prompt token already in seq is kept (teacher forcing) and nothing is sampled.
 
 export const sampleWGSL = /* wgsl */ `
 struct P { b: u32, v: u32, tmax: u32, pos: u32, seed: u32, eos: u32, pad: u32,
@@ -16,6 +18,7 @@ struct P { b: u32, v: u32, tmax: u32, pos: u32, seed: u32, eos: u32, pad: u32,
 @group(0) @binding(3) var<storage, read_write> finished: array<u32>; // [b]: 1 once EOS was sampled
 @group(0) @binding(4) var<storage, read_write> logprob: array<f32>;  // [b, tmax] at pos + 1
 @group(0) @binding(5) var<storage, read_write> entropy: array<f32>;  // [b, tmax] at pos + 1
+@group(0) @binding(6) var<storage, read> promptLen: array<u32>;      // [b]
 
 fn pcg(x: u32) -> u32 {
   let s = x * 747796405u + 2891336453u;
@@ -45,6 +48,10 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   let r = gid.x;
   if (r >= p.b) { return; }
   let out = r * p.tmax + p.pos + 1u;
+  if (p.pos + 1u < promptLen[r]) {
+    logprob[out] = 0.0; entropy[out] = 0.0;
+    return;
+  }
   if (finished[r] != 0u) {
     seq[out] = p.pad; logprob[out] = 0.0; entropy[out] = 0.0;
     return;

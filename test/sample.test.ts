@@ -10,11 +10,12 @@ const t = suite('sampling');
 const EOS = 2, PAD = 0;
 
 /** Runs one sampling step for rows of `logits` (b×v); returns per-row token, log-prob, entropy. */
-async function step(rt: Runtime, logits: Float32Array, b: number, v: number, opts: Parameters<typeof sampleNext>[2], finished?: Uint32Array) {
+async function step(rt: Runtime, logits: Float32Array, b: number, v: number, opts: Parameters<typeof sampleNext>[2], finished?: Uint32Array, promptLen?: Uint32Array) {
   const tmax = 4, pos = 1;
   const a = {
     logits: rt.upload(logits, [b, v]),
-    seq: rt.empty([b, tmax], 'u32'),
+    seq: rt.upload(new Uint32Array(b * tmax).fill(9), [b, tmax], 'u32'),
+    promptLen: rt.upload(promptLen ?? new Uint32Array(b).fill(1), [b], 'u32'),
     finished: rt.upload(finished ?? new Uint32Array(b), [b], 'u32'),
     logprob: rt.empty([b, tmax]),
     entropy: rt.empty([b, tmax]),
@@ -91,6 +92,10 @@ t('finished rows emit PAD; sampling EOS finishes a row; same seed, same tokens',
   const r1 = await step(rt, logits, b, v, { temperature: 1, seed: 5 }, new Uint32Array([0, 1, 0]));
   assert.equal(r1.tok, [EOS, PAD, 3]);
   assert.equal(r1.fin, [1, 1, 0]);
+  // Row 1 is still inside its prompt at column 2: its prompt token (9 here) stays.
+  const r2 = await step(rt, logits, b, v, { temperature: 1, seed: 5 }, undefined, new Uint32Array([1, 3, 2]));
+  assert.equal(r2.tok, [EOS, 9, 3]);
+  assert.equal(r2.fin, [1, 0, 0]);
   const noisy = randArray(64 * 9, 3, 2);
   const a = await step(rt, noisy, 64, 9, { temperature: 1, seed: 77 });
   const c = await step(rt, noisy, 64, 9, { temperature: 1, seed: 77 });
