@@ -209,14 +209,16 @@ export function residualForward(out: Float64Array, a: Float64Array, b: Float64Ar
 }
 
 /**
- * Masked mean cross-entropy: loss = Σ_i w_i·CE_i / #{i : w_i > 0}. With 0/1 weights (SFT's
- * answer-only mask) this is the plain mean over the unmasked positions. Targets at w_i = 0 are not
- * read, so they may be any placeholder. No unmasked position: loss 0 and zero dlogits.
+ * Masked mean cross-entropy: loss = scale·Σ_i w_i·CE_i with scale = 1/#{i : w_i > 0} by default.
+ * With 0/1 weights (SFT's answer-only mask) this is the plain mean over the unmasked positions
+ * (and equals the weighted mean, scale = 1/Σw). Targets at w_i = 0 are not read, so they may be any
+ * placeholder. No unmasked position: loss 0 and zero dlogits. `losses` are the unweighted CE_i.
  */
-export function crossEntropy(logits: Float64Array, targets: ArrayLike<number>, weights: ArrayLike<number>, N: number, V: number): { loss: number; losses: Float64Array; dlogits: Float64Array } {
+export function crossEntropy(logits: Float64Array, targets: ArrayLike<number>, weights: ArrayLike<number>, N: number, V: number, scale?: number): { loss: number; losses: Float64Array; dlogits: Float64Array } {
   if (targets.length !== N || weights.length !== N) throw new Error(`crossEntropy: ${targets.length} targets and ${weights.length} weights for ${N} positions`);
   let active = 0;
   for (let n = 0; n < N; n++) if (weights[n] > 0) active++;
+  const k = scale ?? 1 / active;
   const losses = new Float64Array(N), dlogits = new Float64Array(N * V);
   let loss = 0;
   for (let n = 0; n < N; n++) {
@@ -230,10 +232,10 @@ export function crossEntropy(logits: Float64Array, targets: ArrayLike<number>, w
     let sum = 0;
     for (let v = 0; v < V; v++) sum += Math.exp(row[v] - max);
     losses[n] = Math.log(sum) + max - row[tgt];
-    loss += (w * losses[n]) / active;
+    loss += k * w * losses[n];
     for (let v = 0; v < V; v++) {
       const p = Math.exp(row[v] - max) / sum;
-      dlogits[n * V + v] = (w * (p - (v === tgt ? 1 : 0))) / active;
+      dlogits[n * V + v] = k * w * (p - (v === tgt ? 1 : 0));
     }
   }
   return { loss, losses, dlogits };

@@ -160,6 +160,8 @@ fd('cross-entropy: dlogits match finite differences and the masked mean is over 
     const num = (crossEntropy(p, targets, weights, N, V).loss - crossEntropy(m, targets, weights, N, V).loss) / (2 * h);
     assert.ok(Math.abs(num - dlogits[i]) < 1e-9, `dlogits[${i}]: fd ${num}, analytic ${dlogits[i]}`);
   }
+  const weighted = crossEntropy(logits, targets, weights, N, V, 1 / 2.5).loss;
+  assert.ok(Math.abs(weighted - (losses[0] + 0.5 * losses[2] + losses[3]) / 2.5) < 1e-15, 'explicit scale: weighted mean');
   assert.is(crossEntropy(logits, targets, [0, 0, 0, 0], N, V).loss, 0);
   assert.throws(() => crossEntropy(logits, [1, 0, 9, 0], weights, N, V), /target 9 at position 2/);
 });
