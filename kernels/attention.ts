@@ -1,0 +1,251 @@
+import type { Runtime, Tensor } from './runtime.js';
+import {
+  backwardKeysWGSL, backwardQueriesWGSL, decodeWGSL, forwardWGSL, prefillWGSL, rowMaskWGSL, type SaveMode,
+} from './attention.wgsl.js';
+
+export type { SaveMode } from './attention.wgsl.js';
+
+/** B sequences of T positions, H heads of hd dims; C = H·hd. qkv [B,T,3C] = q | k | v, y [B,T,C]. */
+export interface AttnDims {
+  B: number;
+  T: number;
+  H: number;
+  hd: number;
+}
+
+/**
+ * What the forward saves for the backward. Measured on lavapipe (scripts/bench-attention.ts, Mesa
+ * 25.0 llvmpipe, 2 cores, H=4): storing P [B,H,T,T] instead of lse [B,H,T] costs the forward a
+ * second pass (scores again, exp, a T² scatter) and saves the backward one score dot and exp per pair;
+ * SEE_BENCH_RESULT. The backward takes the matching mode.
+ */
+export const SAVE_MODE: SaveMode = 'lse';
+
+export function savedShape(d: AttnDims, mode: SaveMode = SAVE_MODE): number[] {
+  return mode === 'lse' ? [d.B, d.H, d.T] : [d.B, d.H, d.T, d.T];
+}
+
+/** Query rows per workgroup: one AVX2 vector on lavapipe, one warp elsewhere (see attention.wgsl.ts). */
+function rowsPerGroup(rt: Runtime, R?: number): number {
+  return R ?? (rt.gpu.adapter.isSoftware ? 8 : 32);
+}
+
+function checkDims(what: string, d: AttnDims): void {
+  for (const k of ['B', 'T', 'H', 'hd'] as const) {
+    if (!(Number.isInteger(d[k]) && d[k] > 0)) throw new Error(`${what}: ${k} is ${d[k]}; it must be a positive integer`);
+  }
+}
+
+function checkSize(what: string, name: string, t: Tensor, shape: readonly number[], dtype = 'f32'): void {
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (t.size !== size || t.dtype !== dtype) {
+    throw new Error(`${what}: ${name} (${t.label}) is ${t.dtype} [${t.shape}], expected ${dtype} [${shape}]`);
+  }
+}
+
+/** Causal (i, j ≤ i) pairs per (b, h) summed over batch: the work unit of every FLOP count here. */
+const densePairs = (B: number, T: number) => (B * T * (T + 1)) / 2;
+
+// Scratch the backward and decode reuse across calls (grown on demand). Sharing is safe: dispatches
+// run in recording order, and rt.write flushes recorded work before it overwrites anything.
+const scratchOf = new WeakMap<Runtime, Map<string, Tensor>>();
+function scratch(rt: Runtime, key: string, size: number, dtype: 'f32' | 'u32'): Tensor {
+  let m = scratchOf.get(rt);
+  if (!m) scratchOf.set(rt, (m = new Map()));
+  let t = m.get(key);
+  if (!t || t.size < size) m.set(key, (t = rt.empty([Math.max(size, 1)], dtype, `attention ${key}`)));
+  return t.view(0, [size]);
+}
+
+/**
+ * Causal self-attention forward: out[b,t,h·hd..] = Σ_{j≤t} softmax_j(q_t·k_j/√hd)·v_j (overwritten).
+ * With `saved` (shape savedShape(d, mode)), also writes what attentionBackward needs.
+ */
+export function attentionForward(
+  rt: Runtime,
+  a: AttnDims & { qkv: Tensor; out: Tensor; saved?: Tensor; mode?: SaveMode; rowsPerGroup?: number },
+): Tensor {
+  checkDims('attentionForward', a);
+  const { B, T, H, hd } = a, C = H * hd, mode = a.mode ?? SAVE_MODE, R = rowsPerGroup(rt, a.rowsPerGroup);
+  checkSize('attentionForward', 'qkv', a.qkv, [B, T, 3 * C]);
+  checkSize('attentionForward', 'out', a.out, [B, T, C]);
+  if (a.saved) checkSize('attentionForward', `saved (${mode})`, a.saved, savedShape(a, mode));
+  const k = rt.kernel({ name: 'attn_fwd', code: forwardWGSL({ H, hd }, a.saved ? mode : null, R) });
+  rt.dispatch(k, {
+    params: [T],
+    fparams: [1 / Math.sqrt(hd)],
+    tensors: a.saved ? [a.qkv, a.out, a.saved] : [a.qkv, a.out],
+    groups: [Math.ceil(T / R), B * H],
+    flops: 4 * hd * H * densePairs(B, T), // q·k and p·v multiply-adds over the causal pairs
+  });
+  return a.out;
+}
+
+/** A set of query rows (flat b·T+t ids) for the sparse backward; build once, use for every layer. */
+export interface RowSet {
+  B: number;
+  T: number;
+  /** u32 ids; entries ≥ B·T are ignored, repeats count once */
+  list: Tensor;
+  count: number;
+  /** u32 [B·T], 1 where listed */
+  mask: Tensor;
+  /** causal pairs the listed rows cover (Σ t+1 over distinct rows), for FLOP accounting; for a
+   * GPU-side list this is the expectation count·(T+1)/2, as the host cannot see the ids */
+  pairs: number;
+}
+
+/**
+ * Builds a RowSet from host ids (validated: integers in [0, B·T)) or from a u32 tensor on the GPU
+ * (its first `count` entries, default all; out-of-range ids are ignored). Order does not matter and
+ * a repeated id means the same as one: the rows are a set.
+ */
+export function attentionRows(rt: Runtime, rows: ArrayLike<number> | Tensor, d: { B: number; T: number }, count?: number): RowSet {
+  const BT = d.B * d.T;
+  let list: Tensor, pairs: number;
+  if ('buffer' in rows) {
+    if (rows.dtype !== 'u32') throw new Error(`attentionRows: rows (${rows.label}) is ${rows.dtype}; it must be u32`);
+    count ??= rows.size;
+    if (count > rows.size) throw new Error(`attentionRows: count ${count} exceeds the ${rows.size} ids in ${rows.label}`);
+    list = rows;
+    pairs = (count * (d.T + 1)) / 2;
+  } else {
+    const ids = Uint32Array.from({ length: count ?? rows.length }, (_, n) => {
+      const r = rows[n];
+      if (!(Number.isInteger(r) && r >= 0 && r < BT)) throw new Error(`attentionRows: row ${n} is ${r}; ids must be integers in [0, ${BT})`);
+      return r;
+    });
+    count = ids.length;
+    list = rt.upload(ids, [count], 'u32', 'attention rows');
+    pairs = [...new Set(ids)].reduce((s, r) => s + (r % d.T) + 1, 0);
+  }
+  const mask = rt.empty([BT], 'u32', 'attention row mask');
+  rt.zero(mask);
+  rt.dispatch(rt.kernel({ name: 'attn_rows', code: rowMaskWGSL }), {
+    params: [count, BT],
+    tensors: [list, mask],
+    groups: [Math.ceil(count / 64)],
+  });
+  return { B: d.B, T: d.T, list, count, mask, pairs };
+}
+
+/**
+ * Gradient of Σ dout·y with respect to qkv, overwriting dqkv [B,T,3C]. Needs the forward's output
+ * `out` (D_i = dout_i·y_i) and `saved` from the same mode. With `rows`, only those query rows'
+ * dout counts (all others are taken as zero): they alone do dq work and feed dk/dv, and every other
+ * row's dq is 0. dk_j, dv_j sum over query rows i ≥ j in increasing i: bit-reproducible.
+ */
+export function attentionBackward(
+  rt: Runtime,
+  a: AttnDims & {
+    qkv: Tensor; out: Tensor; dout: Tensor; dqkv: Tensor; saved: Tensor;
+    mode?: SaveMode; rows?: RowSet; rowsPerGroup?: number;
+  },
+): Tensor {
+  checkDims('attentionBackward', a);
+  const { B, T, H, hd } = a, C = H * hd, mode = a.mode ?? SAVE_MODE, R = rowsPerGroup(rt, a.rowsPerGroup);
+  checkSize('attentionBackward', 'qkv', a.qkv, [B, T, 3 * C]);
+  checkSize('attentionBackward', 'out', a.out, [B, T, C]);
+  checkSize('attentionBackward', 'dout', a.dout, [B, T, C]);
+  checkSize('attentionBackward', 'dqkv', a.dqkv, [B, T, 3 * C]);
+  checkSize('attentionBackward', `saved (${mode})`, a.saved, savedShape(a, mode));
+  const rows = a.rows;
+  if (rows && (rows.B !== B || rows.T !== T)) throw new Error(`attentionBackward: rows were built for B=${rows.B}, T=${rows.T}, not B=${B}, T=${T}`);
+  const pairs = rows ? rows.pairs : densePairs(B, T);
+  const nRows = rows ? Math.min(rows.count, B * T) : B * T;
+  const dS = scratch(rt, 'dS', B * H * T * T, 'f32');
+  const scale = 1 / Math.sqrt(hd);
+
+  const keys = rt.kernel({ name: 'attn_bwd_kv', code: backwardKeysWGSL({ H, hd }, mode, !!rows, R) });
+  rt.dispatch(keys, {
+    params: [T],
+    fparams: [scale],
+    tensors: [a.qkv, a.out, a.dout, a.saved, a.dqkv, dS, ...(rows ? [rows.mask] : [])],
+    groups: [Math.ceil(T / R), B * H],
+    // dout·v, dk and dv per pair, dout·y per row (the recomputed q·k is not useful work)
+    flops: H * (6 * hd * pairs + 2 * hd * nRows),
+  });
+  const queries = rt.kernel({ name: 'attn_bwd_q', code: backwardQueriesWGSL({ H, hd }, !!rows, R) });
+  rt.dispatch(queries, {
+    params: [T, rows ? rows.count : 0, B * T],
+    fparams: [scale],
+    tensors: [a.qkv, dS, a.dqkv, ...(rows ? [rows.list] : [])],
+    groups: rows ? [Math.ceil(rows.count / R), H] : [Math.ceil(T / R), B * H],
+    flops: H * 2 * hd * pairs,
+  });
+  return a.dqkv;
+}
+
+/** Per-sequence key/value cache [B, H, Tmax, hd]: sequence b is one contiguous block, so forking a
+ * rollout copies one range, and a (b, h) walk over positions reads consecutive rows. */
+export interface KVCache {
+  k: Tensor;
+  v: Tensor;
+  B: number;
+  H: number;
+  hd: number;
+  Tmax: number;
+}
+
+export function createKVCache(rt: Runtime, d: { B: number; H: number; hd: number; Tmax: number }, label = 'kv cache'): KVCache {
+  const shape = [d.B, d.H, d.Tmax, d.hd];
+  return { ...d, k: rt.empty(shape, 'f32', `${label} k`), v: rt.empty(shape, 'f32', `${label} v`) };
+}
+
+/** Fills cache positions 0..T−1 from a full-sequence qkv [B, T, 3C] (e.g. the prompt's forward). */
+export function attentionPrefill(rt: Runtime, a: { qkv: Tensor; cache: KVCache; T: number }): void {
+  const { B, H, hd, Tmax } = a.cache;
+  if (!(a.T >= 1 && a.T <= Tmax)) throw new Error(`attentionPrefill: T is ${a.T}; the cache holds 1..${Tmax} positions`);
+  checkSize('attentionPrefill', 'qkv', a.qkv, [B, a.T, 3 * H * hd]);
+  rt.dispatch(rt.kernel({ name: 'attn_prefill', code: prefillWGSL({ H, hd }) }), {
+    params: [B, a.T, Tmax],
+    tensors: [a.qkv, a.cache.k, a.cache.v],
+    groups: [Math.ceil((B * a.T * H) / 64)],
+  });
+}
+
+/** Decode positions: one for all sequences, one per sequence from the host, or a GPU u32 [B]
+ * tensor with its host copy (for validation and FLOP accounting). */
+export type DecodePos = number | ArrayLike<number> | { gpu: Tensor; host: ArrayLike<number> };
+
+/**
+ * One generation step: qkv [B, 3C] of each sequence's new position pos_b; writes its k, v into the
+ * cache at pos_b and out [B, C] = attention over cache positions 0..pos_b (earlier positions must
+ * already be there). Equal bit for bit to attentionForward's row pos_b on the same data.
+ */
+export function attentionDecode(
+  rt: Runtime,
+  a: { qkv: Tensor; cache: KVCache; out: Tensor; pos: DecodePos; rowsPerGroup?: number },
+): Tensor {
+  const { B, H, hd, Tmax } = a.cache, C = H * hd;
+  checkSize('attentionDecode', 'qkv', a.qkv, [B, 3 * C]);
+  checkSize('attentionDecode', 'out', a.out, [B, C]);
+  const host = typeof a.pos === 'number' ? Array.from({ length: B }, () => a.pos as number) : 'gpu' in a.pos ? a.pos.host : a.pos;
+  if (host.length !== B) throw new Error(`attentionDecode: ${host.length} positions for ${B} sequences`);
+  let keys = 0;
+  for (let b = 0; b < B; b++) {
+    const p = host[b];
+    if (!(Number.isInteger(p) && p >= 0 && p < Tmax)) throw new Error(`attentionDecode: position ${p} of sequence ${b} is outside the cache (0..${Tmax - 1})`);
+    keys += p + 1;
+  }
+  let posT: Tensor | null = null;
+  if (typeof a.pos !== 'number') {
+    if ('gpu' in a.pos) {
+      checkSize('attentionDecode', 'pos.gpu', a.pos.gpu, [B], 'u32');
+      posT = a.pos.gpu;
+    } else {
+      posT = scratch(rt, 'pos', B, 'u32');
+      rt.write(posT, Uint32Array.from(host));
+    }
+  }
+  const R = rowsPerGroup(rt, a.rowsPerGroup);
+  const k = rt.kernel({ name: 'attn_decode', code: decodeWGSL({ H, hd }, !!posT, R) });
+  rt.dispatch(k, {
+    params: [B, Tmax, typeof a.pos === 'number' ? a.pos : 0],
+    fparams: [1 / Math.sqrt(hd)],
+    tensors: [a.qkv, a.cache.k, a.cache.v, a.out, ...(posT ? [posT] : [])],
+    groups: [Math.ceil((B * H) / R)],
+    flops: 4 * hd * H * keys,
+  });
+  return a.out;
+}

@@ -1,0 +1,293 @@
+// Causal multi-head self-attention, GPT-2 layout: qkv [B, T, 3C] = q | k | v with head h at columns
+// h·hd..(h+1)·hd of each third, y [B, T, C]; T ≤ a few hundred, so a whole softmax row is one
+// invocation's job and nothing needs a workgroup barrier.
+//
+// Why one invocation per query row, and R rows of one (batch, head) per workgroup: on lavapipe a
+// workgroup of 8 is one AVX2 vector, barriers are slow and storage loads are per-lane gathers, except
+// loads whose address is uniform across the workgroup, which compile to one scalar load. So every
+// loop over keys (or queries) runs to a bound that is the same for the whole workgroup (the end of
+// its R-row chunk) and masks the causal tail per lane: the k/v (or q/dout) rows it walks are then
+// uniform loads shared by all R lanes, and only the lane's own row lives in registers. The cost is
+// at most R−1 masked steps per row. On GPUs with 32-wide warps R = 32 plays the same role.
+//
+// head_dim is baked into each pipeline so the per-row registers are unrolled scalars/vectors: vec4
+// loads when hd % 4 == 0, vec2 when hd % 2 == 0, else f32 (every offset is then a multiple of W).
+//
+// Softmax is online (running max m, sum l, unnormalised output o), in key order 0..t, from one
+// shared text (`attendRow`), so the KV-cache decode step computes bit for bit what the full forward
+// computes for the same row. Masked steps are exact no-ops (factor 1, weight 0).
+
+export interface AttnShape {
+  H: number;
+  hd: number;
+}
+
+/** What the forward keeps for the backward: per-row logsumexp (recompute P) or P itself. */
+export type SaveMode = 'lse' | 'att';
+
+interface Layout {
+  W: number;
+  /** WGSL type of one loaded element: f32, vec2<f32> or vec4<f32> */
+  V: string;
+  /** elements of V per head row */
+  HV: number;
+  consts: string;
+}
+
+export function layout(s: AttnShape): Layout {
+  const W = s.hd % 4 === 0 ? 4 : s.hd % 2 === 0 ? 2 : 1;
+  const V = W === 1 ? 'f32' : `vec${W}<f32>`;
+  const HV = s.hd / W, CV = (s.H * s.hd) / W;
+  // C3 = one qkv row, CV = one y row (= the offset from q to k to v), in elements of V
+  const consts = `const H = ${s.H}u;\nconst HV = ${HV}u;\nconst CV = ${CV}u;\nconst C3 = ${3 * CV}u;`;
+  return { W, V, HV, consts };
+}
+
+const each = (n: number, f: (d: number) => string, sep = '\n  ') => Array.from({ length: n }, (_, d) => f(d)).join(sep);
+
+/** Σ_d a_d·b_d over one head row, as one expression. */
+function dotRow(L: Layout, a: (d: number) => string, b: (d: number) => string): string {
+  return each(L.HV, (d) => (L.W === 1 ? `${a(d)} * ${b(d)}` : `dot(${a(d)}, ${b(d)})`), ' + ');
+}
+
+/**
+ * The online-softmax walk over keys 0..end−1 for one query row held in q0..q{HV−1} (pre-scaled by
+ * 1/√hd). `key(j, d)`/`val(j, d)` are the storage expressions of element d of key/value row j; `vis`
+ * (an expression in j) masks keys this lane must not see. Leaves m, l and o0.. in scope.
+ */
+function attendRow(L: Layout, key: (j: string, d: number) => string, val: (j: string, d: number) => string, end: string, vis: string): string {
+  return `var m = ${dotRow(L, (d) => `q${d}`, (d) => key('0u', d))};
+  var l = 1.0;
+  ${each(L.HV, (d) => `var o${d} = ${val('0u', d)};`)}
+  for (var j = 1u; j < ${end}; j++) {
+    let s = ${dotRow(L, (d) => `q${d}`, (d) => key('j', d))};
+    let vis = ${vis};
+    let mn = select(m, max(m, s), vis);
+    let a = select(1.0, exp(m - mn), vis);
+    let e = select(0.0, exp(s - mn), vis);
+    l = l * a + e;
+    ${each(L.HV, (d) => `o${d} = o${d} * a + e * ${val('j', d)};`, '\n    ')}
+    m = mn;
+  }`;
+}
+
+/** Forward: y, plus lse [B,H,T] or att [B,H,T,T] when `save` is set. Grid (⌈T/R⌉, B·H). */
+export function forwardWGSL(s: AttnShape, save: SaveMode | null, R: number): string {
+  const L = layout(s);
+  return /* wgsl */ `
+${L.consts}
+const R = ${R}u;
+struct P { T: u32, scale: f32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> qkv: array<${L.V}>;
+@group(0) @binding(2) var<storage, read_write> y: array<${L.V}>;
+${save ? '@group(0) @binding(3) var<storage, read_write> saved: array<f32>;' : ''}
+
+@compute @workgroup_size(${R})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lane: u32) {
+  let T = p.T;
+  let bh = wg.y;
+  let h = bh % H;
+  let seq = (bh / H) * T;
+  let t = wg.x * R + lane;
+  let tEnd = min(T, wg.x * R + R);
+  let qo = (seq + min(t, T - 1u)) * C3 + h * HV;
+  ${each(L.HV, (d) => `let q${d} = qkv[qo + ${d}u] * p.scale;`)}
+  let ko = seq * C3 + CV + h * HV;
+  ${attendRow(L, (j, d) => `qkv[ko + ${j} * C3 + ${d}u]`, (j, d) => `qkv[ko + CV + ${j} * C3 + ${d}u]`, 'tEnd', 'j <= t')}
+  let inv = 1.0 / l;
+  if (t < T) {
+    let yo = (seq + t) * CV + h * HV;
+    ${each(L.HV, (d) => `y[yo + ${d}u] = o${d} * inv;`, '\n    ')}
+    ${save === 'lse' ? 'saved[bh * T + t] = m + log(l);' : ''}
+  }
+  ${save === 'att' ? `for (var j = 0u; j < tEnd; j++) {
+    let s = ${dotRow(L, (d) => `q${d}`, (d) => `qkv[ko + j * C3 + ${d}u]`)};
+    if (j <= t && t < T) { saved[(bh * T + t) * T + j] = exp(s - m) * inv; }
+  }` : ''}
+}`;
+}
+
+/**
+ * Backward, pass 1, one invocation per key row j: dk_j, dv_j and dS[b,h,i,j] = P_ij·(dO_i·v_j − D_i)
+ * for every query row i ≥ j, in increasing i (a fixed order: deterministic without atomics), with
+ * D_i = dO_i·y_i. P is recomputed from lse, or read from att. With `sparse`, unlisted query rows
+ * (mask 0) are skipped and this pass also zeroes their dq. Grid (⌈T/R⌉, B·H).
+ */
+export function backwardKeysWGSL(s: AttnShape, save: SaveMode, sparse: boolean, R: number): string {
+  const L = layout(s);
+  const zero = `${L.V}()`;
+  return /* wgsl */ `
+${L.consts}
+const R = ${R}u;
+struct P { T: u32, scale: f32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> qkv: array<${L.V}>;
+@group(0) @binding(2) var<storage, read> y: array<${L.V}>;
+@group(0) @binding(3) var<storage, read> dout: array<${L.V}>;
+@group(0) @binding(4) var<storage, read> saved: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dqkv: array<${L.V}>;
+@group(0) @binding(6) var<storage, read_write> dS: array<f32>;
+${sparse ? '@group(0) @binding(7) var<storage, read> mask: array<u32>;' : ''}
+
+@compute @workgroup_size(${R})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lane: u32) {
+  let T = p.T;
+  let bh = wg.y;
+  let h = bh % H;
+  let seq = (bh / H) * T;
+  let j0 = wg.x * R;
+  let j = j0 + lane;
+  let jq = min(j, T - 1u);
+  let ko = (seq + jq) * C3 + CV + h * HV;
+  ${each(L.HV, (d) => `let k${d} = qkv[ko + ${d}u] * p.scale;\n  let v${d} = qkv[ko + CV + ${d}u];`)}
+  ${each(L.HV, (d) => `var dk${d} = ${zero};\n  var dv${d} = ${zero};`)}
+  for (var i = j0; i < T; i++) {
+    ${sparse ? 'if (mask[seq + i] == 0u) { continue; }' : ''}
+    let qo = (seq + i) * C3 + h * HV;
+    let go = (seq + i) * CV + h * HV;
+    ${each(L.HV, (d) => `let q${d} = qkv[qo + ${d}u];\n    let g${d} = dout[go + ${d}u];`, '\n    ')}
+    let D = ${dotRow(L, (d) => `g${d}`, (d) => `y[go + ${d}u]`)};
+    ${save === 'lse'
+      ? `let s = ${dotRow(L, (d) => `q${d}`, (d) => `k${d}`)};
+    let P = select(0.0, exp(s - saved[bh * T + i]), i >= j);`
+      : `let P = select(0.0, saved[(bh * T + i) * T + jq], i >= j);`}
+    let dp = ${dotRow(L, (d) => `g${d}`, (d) => `v${d}`)};
+    let ds = P * (dp - D);
+    ${each(L.HV, (d) => `dv${d} += P * g${d};\n    dk${d} += ds * q${d};`, '\n    ')}
+    if (j < T) { dS[(bh * T + i) * T + j] = ds; }
+  }
+  if (j < T) {
+    let o = (seq + j) * C3 + h * HV;
+    ${each(L.HV, (d) => `dqkv[o + CV + ${d}u] = dk${d} * p.scale;\n    dqkv[o + 2u * CV + ${d}u] = dv${d};`, '\n    ')}
+    ${sparse ? `if (mask[seq + j] == 0u) {\n      ${each(L.HV, (d) => `dqkv[o + ${d}u] = ${zero};`, '\n      ')}\n    }` : ''}
+  }
+}`;
+}
+
+/**
+ * Backward, pass 2: dq_i = (1/√hd)·Σ_{j≤i} dS_ij·k_j, in increasing j. Dense: R consecutive query rows
+ * of one (b, h) per workgroup, grid (⌈T/R⌉, B·H). Sparse: one listed row per invocation, grid
+ * (⌈count/R⌉, H); a row listed twice is computed twice, identically.
+ */
+export function backwardQueriesWGSL(s: AttnShape, sparse: boolean, R: number): string {
+  const L = layout(s);
+  const head = sparse
+    ? `let n = wg.x * R + lane;
+  if (n >= p.count) { return; }
+  let r = list[n];
+  if (r >= p.BT) { return; }
+  let h = wg.y;
+  let i = r % T;
+  let seq = r - i;
+  let bh = (seq / T) * H + h;
+  let iq = i;
+  let jEnd = i + 1u;`
+    : `let bh = wg.y;
+  let h = bh % H;
+  let seq = (bh / H) * T;
+  let i = wg.x * R + lane;
+  let iq = min(i, T - 1u);
+  let jEnd = min(T, wg.x * R + R);`;
+  return /* wgsl */ `
+${L.consts}
+const R = ${R}u;
+struct P { T: u32, count: u32, BT: u32, scale: f32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> qkv: array<${L.V}>;
+@group(0) @binding(2) var<storage, read> dS: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dqkv: array<${L.V}>;
+${sparse ? '@group(0) @binding(4) var<storage, read> list: array<u32>;' : ''}
+
+@compute @workgroup_size(${R})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lane: u32) {
+  let T = p.T;
+  ${head}
+  ${each(L.HV, (d) => `var dq${d} = ${L.V}();`)}
+  let srow = (bh * T + iq) * T;
+  for (var j = 0u; j < jEnd; j++) {
+    let ds = select(0.0, dS[srow + j], j <= i);
+    let ko = (seq + j) * C3 + CV + h * HV;
+    ${each(L.HV, (d) => `dq${d} += ds * qkv[ko + ${d}u];`, '\n    ')}
+  }
+  if (i < T) {
+    let o = (seq + i) * C3 + h * HV;
+    ${each(L.HV, (d) => `dqkv[o + ${d}u] = dq${d} * p.scale;`, '\n    ')}
+  }
+}`;
+}
+
+/** mask[r] = 1 for every listed row r < BT (the mask is cleared first); repeats write the same 1. */
+export const rowMaskWGSL = /* wgsl */ `
+struct P { count: u32, BT: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> list: array<u32>;
+@group(0) @binding(2) var<storage, read_write> mask: array<u32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  if (gid.x >= p.count) { return; }
+  let r = list[gid.x];
+  if (r < p.BT) { mask[r] = 1u; }
+}`;
+
+/**
+ * KV-cache decode step, one invocation per (b, h): stores the new k, v at position pos_b of the cache
+ * [B, H, Tmax, hd] and attends to positions 0..pos_b with the forward's exact arithmetic. Positions
+ * come from a uniform (all equal) or a u32 buffer [B]; a position ≥ Tmax leaves y untouched.
+ */
+export function decodeWGSL(s: AttnShape, perSeq: boolean, R: number): string {
+  const L = layout(s);
+  return /* wgsl */ `
+${L.consts}
+struct P { B: u32, Tmax: u32, pos: u32, scale: f32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> qkv: array<${L.V}>;
+@group(0) @binding(2) var<storage, read_write> kc: array<${L.V}>;
+@group(0) @binding(3) var<storage, read_write> vc: array<${L.V}>;
+@group(0) @binding(4) var<storage, read_write> y: array<${L.V}>;
+${perSeq ? '@group(0) @binding(5) var<storage, read> posOf: array<u32>;' : ''}
+
+@compute @workgroup_size(${R})
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let bh = gid.x;
+  if (bh >= p.B * H) { return; }
+  let b = bh / H;
+  let h = bh % H;
+  let pos = ${perSeq ? 'posOf[b]' : 'p.pos'};
+  if (pos >= p.Tmax) { return; }
+  let qo = b * C3 + h * HV;
+  let co = bh * p.Tmax * HV;
+  ${each(L.HV, (d) => `kc[co + pos * HV + ${d}u] = qkv[qo + CV + ${d}u];\n  vc[co + pos * HV + ${d}u] = qkv[qo + 2u * CV + ${d}u];`)}
+  ${each(L.HV, (d) => `let q${d} = qkv[qo + ${d}u] * p.scale;`)}
+  ${attendRow(L, (j, d) => `kc[co + ${j} * HV + ${d}u]`, (j, d) => `vc[co + ${j} * HV + ${d}u]`, 'pos + 1u', 'true')}
+  let inv = 1.0 / l;
+  let yo = b * CV + h * HV;
+  ${each(L.HV, (d) => `y[yo + ${d}u] = o${d} * inv;`)}
+}`;
+}
+
+/** Copies k, v of positions 0..T−1 from qkv [B, T, 3C] into the cache [B, H, Tmax, hd]. */
+export function prefillWGSL(s: AttnShape): string {
+  const L = layout(s);
+  return /* wgsl */ `
+${L.consts}
+struct P { B: u32, T: u32, Tmax: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> qkv: array<${L.V}>;
+@group(0) @binding(2) var<storage, read_write> kc: array<${L.V}>;
+@group(0) @binding(3) var<storage, read_write> vc: array<${L.V}>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let n = gid.x;
+  if (n >= p.B * p.T * H) { return; }
+  let h = n % H;
+  let bt = n / H;
+  let b = bt / p.T;
+  let t = bt % p.T;
+  let src = bt * C3 + CV + h * HV;
+  let dst = ((b * H + h) * p.Tmax + t) * HV;
+  ${each(L.HV, (d) => `kc[dst + ${d}u] = qkv[src + ${d}u];\n  vc[dst + ${d}u] = qkv[src + CV + ${d}u];`)}
+}`;
+}
