@@ -1,0 +1,106 @@
+// Column-reduction launchers: the shared two-stage driver (also used by layernorm and embedding
+// backward) and the column sum for bias gradients.
+
+import type { Runtime, Tensor } from './runtime.js';
+import { assertDisjoint, assertDtype } from './elementwise.js';
+import { groups1d, widthFor } from './elementwise.wgsl.js';
+import { colSumSpec, columnReduceFinishWGSL, columnReduceWGSL, type ColumnReduceSpec } from './reduce.wgsl.js';
+
+// Stage 1 aims for this many invocations (lavapipe runs 64-wide workgroups on 16 cores of 8
+// lanes: a few workgroups per core), splitting rows into chunks of at least MIN_CHUNK.
+const TARGET_INVOCATIONS = 4096;
+const MIN_CHUNK = 16;
+
+/** Rows per chunk L and chunk count J for K positions over W·O column groups; J = 1 sums directly. */
+export function chunking(K: number, groups: number): { L: number; J: number } {
+  if (K === 0) return { L: 1, J: 0 };
+  const want = Math.max(1, Math.ceil(TARGET_INVOCATIONS / groups));
+  const J0 = Math.min(want, Math.ceil(K / MIN_CHUNK));
+  const L = Math.ceil(K / J0);
+  return { L, J: Math.ceil(K / L) };
+}
+
+// One scratch buffer per runtime for stage-1 partials. Reusing it across dispatches is safe:
+// WebGPU orders dispatches and makes each one's writes visible to the next.
+const scratch = new WeakMap<Runtime, Tensor>();
+
+function partialBuffer(rt: Runtime, size: number): Tensor {
+  let t = scratch.get(rt);
+  if (!t || t.size < size) {
+    // An outgrown buffer stays alive while recorded commands still use it, then is collected.
+    t = rt.empty([Math.max(size, 2 * (t?.size ?? 0), 1 << 16)], 'f32', 'column-reduce partials');
+    scratch.set(rt, t);
+  }
+  return t.view(0, [size]);
+}
+
+export interface ColumnReduceArgs {
+  inputs: Tensor[];
+  rows?: Tensor;
+  /** One per quantity summed; each holds O·W column groups (more is fine: the rest is untouched). */
+  outs: Tensor[];
+  /** List positions (the rows list length, or whatever the body counts over). */
+  K: number;
+  /** Output slots (rows of each output). */
+  O: number;
+  /** Columns per output row (a multiple of spec.v). */
+  C: number;
+  u32?: number[];
+  accumulate: boolean;
+  flops: number;
+}
+
+/** Runs a column reduction (see reduce.wgsl.ts) in one or two dispatches. */
+export function columnReduce(rt: Runtime, spec: ColumnReduceSpec, a: ColumnReduceArgs): void {
+  const W = a.C / spec.v;
+  a.outs.forEach((t) => {
+    assertDtype(spec.name, 'output', t, 'f32');
+    if (t.size < a.O * a.C) throw new Error(`${spec.name}: output ${t.label} has ${t.size} elements, needs ${a.O}×${a.C}`);
+  });
+  const outs = a.outs.map((t) => t.view(0, [a.O * a.C]));
+  if (a.K === 0 || a.O === 0 || W === 0) {
+    if (!a.accumulate) outs.forEach((t) => rt.zero(t));
+    return;
+  }
+  const { L, J } = chunking(a.K, W * a.O);
+  const u32 = [W, a.O, a.K, L, J, ...(a.u32 ?? [])];
+  const lists = a.rows ? [a.rows] : [];
+  if (J === 1) {
+    const k = rt.kernel({ name: spec.name, code: columnReduceWGSL(spec, true, a.accumulate) });
+    rt.dispatch(k, { params: u32, tensors: [...a.inputs, ...lists, ...outs], groups: groups1d(W * a.O), flops: a.flops });
+    return;
+  }
+  const partial = partialBuffer(rt, spec.nOut * a.O * J * a.C);
+  const k1 = rt.kernel({ name: `${spec.name}_partial`, code: columnReduceWGSL(spec, false, false) });
+  rt.dispatch(k1, { params: u32, tensors: [...a.inputs, ...lists, partial], groups: groups1d(W * J * a.O), flops: a.flops, label: spec.name });
+  const k2 = rt.kernel({ name: `${spec.name}_finish`, code: columnReduceFinishWGSL(spec.v, spec.nOut, a.accumulate) });
+  rt.dispatch(k2, { params: [W, a.O, J], tensors: [partial, ...outs], groups: groups1d(W * a.O), flops: spec.nOut * a.O * a.C * J, label: spec.name });
+}
+
+/**
+ * out[c] = Σ_r x[r, c] over the rows of x ([..., C], C = out.size), or out[c] += … with
+ * `accumulate`. With a u32 `rows` list, only the listed rows are summed, in any order, a repeated
+ * row counting once per listing; an entry ≥ the row count is skipped. An empty list sums nothing
+ * (out = 0, or unchanged when accumulating). Deterministic: the same inputs give the same bits.
+ */
+export function colSum(rt: Runtime, x: Tensor, out: Tensor, o: { rows?: Tensor; accumulate?: boolean } = {}): void {
+  const C = out.size;
+  if (C === 0 || x.size % C !== 0) throw new Error(`colSum: x (${x.label}) [${x.shape}] is not rows of out's ${C} columns`);
+  const N = x.size / C;
+  assertDtype('colSum', 'x', x, 'f32');
+  if (o.rows) assertDtype('colSum', 'rows', o.rows, 'u32');
+  assertDisjoint('colSum', { x, out, rows: o.rows });
+  const K = o.rows ? o.rows.size : N;
+  const v = widthFor(C);
+  columnReduce(rt, colSumSpec(v, !!o.rows), {
+    inputs: [x],
+    rows: o.rows,
+    outs: [out],
+    K,
+    O: 1,
+    C,
+    u32: [N],
+    accumulate: o.accumulate ?? false,
+    flops: K * C,
+  });
+}
