@@ -4,7 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { paramLayout, type GPTConfig } from '../model/config.js';
-import { ADAMW_DEFAULTS, adamw, decayMask, gradNorm, normScratchSize, type AdamWHyper } from '../kernels/optim.js';
+import { ADAMW_DEFAULTS, AdamW, adamw, decayMask, gradNorm, normScratchSize, type AdamWHyper } from '../kernels/optim.js';
 import { adamwRef, gradNormRef } from '../kernels/optim.ref.js';
 import type { Runtime, Tensor } from '../kernels/runtime.js';
 import { testRuntime } from './gpu.js';
@@ -238,6 +238,24 @@ a('deterministic: the same steps from the same state give the same bits', async 
     runs.push(new Uint32Array([...new Uint32Array(st.params.buffer), ...new Uint32Array(st.m.buffer), ...new Uint32Array(st.v.buffer), ...new Uint32Array(norm.buffer)]));
   }
   assert.equal(runs[0], runs[1]);
+});
+
+a('the AdamW class gives the same bits as the launchers it wraps, and reports norm and skips', async () => {
+  const s = await setup(64, 800);
+  const lay = paramLayout(CFG, 64);
+  const params = s.rt.empty([s.n]);
+  s.rt.copy(s.t.params, params);
+  const opt = new AdamW(s.rt, s.n, lay.params, { weightDecay: 0.2 });
+  s.rt.copy(s.t.m, opt.m);
+  s.rt.copy(s.t.v, opt.v);
+  const g = s.grad(801);
+  s.rt.write(s.t.grads, g);
+  opt.step(params, s.t.grads, 1e-2, 4);
+  step(s, { ...ADAMW_DEFAULTS, weightDecay: 0.2, lr: 1e-2, step: 4 });
+  assert.equal(await s.rt.readF32(params), await s.rt.readF32(s.t.params));
+  assert.equal(await s.rt.readF32(opt.v), await s.rt.readF32(s.t.v));
+  assert.ok(Math.abs((await opt.readNorm()) - gradNormRef(g)) <= gradNormRef(g) * normRelBound(s.n));
+  assert.is(await opt.readSkipped(), 0);
 });
 
 a('decayMask picks the largest consistent block and rejects segments outside the buffer', () => {
