@@ -3,6 +3,7 @@ import {
   type ArithmeticMeta, type AdditionProblem, type MultiplicationProblem, type Split, type VerifyOptions,
   type VerifyResult, answerPart, clip, fail, ok, randInt, splitOfKey, wrongButWellFormed,
 } from './common.js';
+import { describeChar } from './tokenizer.js';
 
 export type ArithmeticTask = 'addition' | 'multiplication';
 export type ArithmeticProblem = AdditionProblem | MultiplicationProblem;
@@ -113,9 +114,7 @@ export function verifyArithmetic(problem: ArithmeticProblem, text: string, opts?
   for (let i = 0; i < s.length; i++) {
     const c = s[i];
     if (c < '0' || c > '9') {
-      const cp = s.codePointAt(i)!;
-      const what = cp < 0x20 || cp >= 0x7f ? `U+${cp.toString(16).toUpperCase().padStart(4, '0')}` : `'${c}'`;
-      return fail(`not-integer: ${what} at ${i}`);
+      return fail(`not-integer: ${describeChar(String.fromCodePoint(s.codePointAt(i)!))} at ${i}`);
     }
   }
   const { a, b, reverse } = problem.meta;

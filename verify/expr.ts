@@ -1,5 +1,6 @@
 // Arithmetic expressions over + - * / and parentheses: a hand-written recursive-descent parser (model
 // output is untrusted, so no eval), exact BigInt rational evaluation, and a minimal-parentheses printer.
+import { describeChar } from './tokenizer.js';
 
 export type Op = '+' | '-' | '*' | '/';
 export type Expr = { kind: 'num'; text: string } | { kind: 'bin'; op: Op; left: Expr; right: Expr };
@@ -13,11 +14,7 @@ export const MAX_DEPTH = 32;
 
 class ParseError extends Error {}
 
-function show(ch: string | undefined): string {
-  if (ch === undefined) return 'end of input';
-  const cp = ch.codePointAt(0)!;
-  return cp < 0x20 || cp >= 0x7f ? `U+${cp.toString(16).toUpperCase().padStart(4, '0')}` : `'${ch}'`;
-}
+const show = (ch: string | undefined) => (ch === undefined ? 'end of input' : describeChar(ch));
 
 const isDigit = (c: string | undefined) => c !== undefined && c >= '0' && c <= '9';
 
