@@ -52,7 +52,7 @@ function resolve(cfg: CountdownConfig) {
   return { minCount, maxCount, maxNumber, minTarget, maxTarget, minSolutions };
 }
 
-// ---- Solver, on rationals of doubles for speed. A value made from numbers x_i has
+// ---- Solver, on rationals held in doubles for speed. A value made from numbers x_i has
 // |numerator| + denominator <= Π(x_i + 1) (true for each leaf, preserved by + − * /), and so does
 // every cross product below; resolve() keeps that bound under 2^53, and q() re-checks, so all of
 // this arithmetic is exact.
@@ -109,7 +109,10 @@ function reachable(numbers: number[]): Map<string, Q>[] {
 
 const bin = (op: Op, left: Expr, right: Expr): Expr => ({ kind: 'bin', op, left, right });
 
-/** Every expression tree over exactly the numbers in `mask` whose value is t (with repeats up to shape). */
+/**
+ * Every expression tree over exactly the numbers in `mask` whose value is t, each once (+ and *
+ * operands in one fixed order); callers merge associative variants through canonicalText.
+ */
 function* trees(numbers: number[], values: Map<string, Q>[], mask: number, t: Q): Generator<Expr> {
   if (!values[mask].has(qkey(t))) return;
   if (popcount(mask) === 1) {
