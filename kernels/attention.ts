@@ -25,9 +25,24 @@ export function savedShape(d: AttnDims, mode: SaveMode = SAVE_MODE): number[] {
   return mode === 'lse' ? [d.B, d.H, d.T] : [d.B, d.H, d.T, d.T];
 }
 
-/** Query rows per workgroup: one AVX2 vector on lavapipe, one warp elsewhere (see attention.wgsl.ts). */
-function rowsPerGroup(rt: Runtime, R?: number): number {
-  return R ?? (rt.gpu.adapter.isSoftware ? 8 : 32);
+/** Kernel variant knobs; the defaults suit the adapter. */
+export interface AttnTuning {
+  /** Share loaded rows across a subgroup of 8 (needs the subgroups feature with subgroups of ≥ 8
+   * lanes). Default: on for software adapters, where it cuts per-lane loads 8×. */
+  subgroups?: boolean;
+  /** Rows per workgroup of the portable kernels (default 8 on software adapters, 32 elsewhere). */
+  rowsPerGroup?: number;
+}
+
+function tuning(rt: Runtime, t: AttnTuning = {}): { sub: boolean; R: number } {
+  const info: any = (rt.device as any).adapterInfo;
+  const canSub = rt.gpu.hasSubgroups && (info?.subgroupMinSize ?? 0) >= 8;
+  const sub = t.subgroups ?? (canSub && rt.gpu.adapter.isSoftware);
+  if (sub && !canSub) throw new Error('attention: subgroups were requested but this adapter lacks subgroups of ≥ 8 lanes');
+  if (sub) return { sub, R: 8 };
+  const R = t.rowsPerGroup ?? (rt.gpu.adapter.isSoftware ? 8 : 32);
+  if (!(Number.isInteger(R) && R >= 1 && R <= 256)) throw new Error(`attention: rowsPerGroup is ${R}; it must be an integer in 1..256`);
+  return { sub, R };
 }
 
 function checkDims(what: string, d: AttnDims): void {
@@ -63,14 +78,14 @@ function scratch(rt: Runtime, key: string, size: number, dtype: 'f32' | 'u32'): 
  */
 export function attentionForward(
   rt: Runtime,
-  a: AttnDims & { qkv: Tensor; out: Tensor; saved?: Tensor; mode?: SaveMode; rowsPerGroup?: number },
+  a: AttnDims & AttnTuning & { qkv: Tensor; out: Tensor; saved?: Tensor; mode?: SaveMode },
 ): Tensor {
   checkDims('attentionForward', a);
-  const { B, T, H, hd } = a, C = H * hd, mode = a.mode ?? SAVE_MODE, R = rowsPerGroup(rt, a.rowsPerGroup);
+  const { B, T, H, hd } = a, C = H * hd, mode = a.mode ?? SAVE_MODE, { sub, R } = tuning(rt, a);
   checkSize('attentionForward', 'qkv', a.qkv, [B, T, 3 * C]);
   checkSize('attentionForward', 'out', a.out, [B, T, C]);
   if (a.saved) checkSize('attentionForward', `saved (${mode})`, a.saved, savedShape(a, mode));
-  const k = rt.kernel({ name: 'attn_fwd', code: forwardWGSL({ H, hd }, a.saved ? mode : null, R) });
+  const k = rt.kernel({ name: 'attn_fwd', code: forwardWGSL({ H, hd }, a.saved ? mode : null, R, sub) });
   rt.dispatch(k, {
     params: [T],
     fparams: [1 / Math.sqrt(hd)],
@@ -137,13 +152,10 @@ export function attentionRows(rt: Runtime, rows: ArrayLike<number> | Tensor, d: 
  */
 export function attentionBackward(
   rt: Runtime,
-  a: AttnDims & {
-    qkv: Tensor; out: Tensor; dout: Tensor; dqkv: Tensor; saved: Tensor;
-    mode?: SaveMode; rows?: RowSet; rowsPerGroup?: number;
-  },
+  a: AttnDims & AttnTuning & { qkv: Tensor; out: Tensor; dout: Tensor; dqkv: Tensor; saved: Tensor; mode?: SaveMode; rows?: RowSet },
 ): Tensor {
   checkDims('attentionBackward', a);
-  const { B, T, H, hd } = a, C = H * hd, mode = a.mode ?? SAVE_MODE, R = rowsPerGroup(rt, a.rowsPerGroup);
+  const { B, T, H, hd } = a, C = H * hd, mode = a.mode ?? SAVE_MODE, { sub, R } = tuning(rt, a);
   checkSize('attentionBackward', 'qkv', a.qkv, [B, T, 3 * C]);
   checkSize('attentionBackward', 'out', a.out, [B, T, C]);
   checkSize('attentionBackward', 'dout', a.dout, [B, T, C]);
@@ -156,7 +168,7 @@ export function attentionBackward(
   const dS = scratch(rt, 'dS', B * H * T * T, 'f32');
   const scale = 1 / Math.sqrt(hd);
 
-  const keys = rt.kernel({ name: 'attn_bwd_kv', code: backwardKeysWGSL({ H, hd }, mode, !!rows, R) });
+  const keys = rt.kernel({ name: 'attn_bwd_kv', code: backwardKeysWGSL({ H, hd }, mode, !!rows, R, sub) });
   rt.dispatch(keys, {
     params: [T],
     fparams: [scale],
@@ -165,12 +177,14 @@ export function attentionBackward(
     // dout·v, dk and dv per pair, dout·y per row (the recomputed q·k is not useful work)
     flops: H * (6 * hd * pairs + 2 * hd * nRows),
   });
-  const queries = rt.kernel({ name: 'attn_bwd_q', code: backwardQueriesWGSL({ H, hd }, !!rows, R) });
+  // the sparse list mixes sequences within a subgroup, so it takes the portable kernel
+  const qR = rows && sub ? 8 : R;
+  const queries = rt.kernel({ name: 'attn_bwd_q', code: backwardQueriesWGSL({ H, hd }, !!rows, qR, sub && !rows) });
   rt.dispatch(queries, {
     params: [T, rows ? rows.count : 0, B * T],
     fparams: [scale],
     tensors: [a.qkv, dS, a.dqkv, ...(rows ? [rows.list] : [])],
-    groups: rows ? [Math.ceil(rows.count / R), H] : [Math.ceil(T / R), B * H],
+    groups: rows ? [Math.ceil(rows.count / qR), H] : [Math.ceil(T / qR), B * H],
     flops: H * 2 * hd * pairs,
   });
   return a.dqkv;
@@ -215,7 +229,7 @@ export type DecodePos = number | ArrayLike<number> | { gpu: Tensor; host: ArrayL
  */
 export function attentionDecode(
   rt: Runtime,
-  a: { qkv: Tensor; cache: KVCache; out: Tensor; pos: DecodePos; rowsPerGroup?: number },
+  a: { qkv: Tensor; cache: KVCache; out: Tensor; pos: DecodePos } & AttnTuning,
 ): Tensor {
   const { B, H, hd, Tmax } = a.cache, C = H * hd;
   checkSize('attentionDecode', 'qkv', a.qkv, [B, 3 * C]);
@@ -238,7 +252,8 @@ export function attentionDecode(
       rt.write(posT, Uint32Array.from(host));
     }
   }
-  const R = rowsPerGroup(rt, a.rowsPerGroup);
+  // lanes hold different sequences: nothing to share, so decode is always the portable kernel
+  const R = tuning(rt, { ...a, subgroups: false }).R;
   const k = rt.kernel({ name: 'attn_decode', code: decodeWGSL({ H, hd }, !!posT, R) });
   rt.dispatch(k, {
     params: [B, Tmax, typeof a.pos === 'number' ? a.pos : 0],

@@ -43,6 +43,10 @@ export function layout(s: AttnShape): Layout {
   return { W, V, HV, consts };
 }
 
+// Every subgroupBroadcast here sits in control flow that depends only on workgroup-uniform values
+// (loop counters, T, broadcast results), which WGSL's analysis cannot see through.
+const SUBGROUPS = 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);';
+
 const each = (n: number, f: (d: number) => string, sep = '\n  ') => Array.from({ length: n }, (_, d) => f(d)).join(sep);
 
 /** Σ_d a_d·b_d over one head row, as one expression. */
@@ -50,31 +54,88 @@ function dotRow(L: Layout, a: (d: number) => string, b: (d: number) => string): 
   return each(L.HV, (d) => (L.W === 1 ? `${a(d)} * ${b(d)}` : `dot(${a(d)}, ${b(d)})`), ' + ');
 }
 
-/**
- * The online-softmax walk over keys 0..end−1 for one query row held in q0..q{HV−1} (pre-scaled by
- * 1/√hd). `key(j, d)`/`val(j, d)` are the storage expressions of element d of key/value row j; `vis`
- * (an expression in j) masks keys this lane must not see. Leaves m, l and o0.. in scope.
- */
-function attendRow(L: Layout, key: (j: string, d: number) => string, val: (j: string, d: number) => string, end: string, vis: string): string {
-  return `var m = ${dotRow(L, (d) => `q${d}`, (d) => key('0u', d))};
+/** Softmax state after key 0: m = its score, l = 1, o = its value. `k(d)`/`v(d)`: element d. */
+function softmaxInit(L: Layout, k: (d: number) => string, v: (d: number) => string): string {
+  return `var m = ${dotRow(L, (d) => `q${d}`, k)};
   var l = 1.0;
-  ${each(L.HV, (d) => `var o${d} = ${val('0u', d)};`)}
-  for (var j = 1u; j < ${end}; j++) {
-    let s = ${dotRow(L, (d) => `q${d}`, (d) => key('j', d))};
-    let vis = ${vis};
-    let mn = select(m, max(m, s), vis);
-    let a = select(1.0, exp(m - mn), vis);
-    let e = select(0.0, exp(s - mn), vis);
-    l = l * a + e;
-    ${each(L.HV, (d) => `o${d} = o${d} * a + e * ${val('j', d)};`, '\n    ')}
-    m = mn;
+  ${each(L.HV, (d) => `var o${d} = ${v(d)};`)}`;
+}
+
+/** One online-softmax step (query row in q0.., pre-scaled by 1/√hd); a lane with `vis` false is an
+ * exact no-op (factor 1, weight 0). */
+function softmaxStep(L: Layout, k: (d: number) => string, v: (d: number) => string, vis: string, ind = '  '): string {
+  return `{
+${ind}  let s = ${dotRow(L, (d) => `q${d}`, k)};
+${ind}  let vis = ${vis};
+${ind}  let mn = select(m, max(m, s), vis);
+${ind}  let a = select(1.0, exp(m - mn), vis);
+${ind}  let e = select(0.0, exp(s - mn), vis);
+${ind}  l = l * a + e;
+${ind}  ${each(L.HV, (d) => `o${d} = fma(${L.V}(e), ${v(d)}, o${d} * a);`, `\n${ind}  `)}
+${ind}  m = mn;
+${ind}}`;
+}
+
+/** The walk over keys 0..end−1, loading each key row itself. `key(j, d)`/`val(j, d)`: storage
+ * expressions; `vis` an expression in j. Leaves m, l and o0.. in scope. */
+function attendRow(L: Layout, key: (j: string, d: number) => string, val: (j: string, d: number) => string, end: string, vis: string): string {
+  return `${softmaxInit(L, (d) => key('0u', d), (d) => val('0u', d))}
+  for (var j = 1u; j < ${end}; j++) ${softmaxStep(L, (d) => key('j', d), (d) => val('j', d), vis)}`;
+}
+
+/** The same walk for a subgroup of 8 lanes = 8 consecutive query rows t0..t0+7 (t0 % 8 == 0): keys
+ * come in blocks of 8, lane u loading key jb+u (`key(row, d)`/`val(row, d)` with row clamped by
+ * the caller's `clamp(j)`), and every lane takes each key from lane u by subgroupBroadcast, so each
+ * key element is loaded once per subgroup instead of once per lane. Blocks run to the diagonal one. */
+function attendRowSubgroup(
+  L: Layout, key: (j: string, d: number) => string, val: (j: string, d: number) => string, clamp: (j: string) => string, t0: string,
+): string {
+  const load = (jb: string) => `let kr = ${clamp(`${jb} + lane`)};
+    ${each(L.HV, (d) => `let kl${d} = ${key('kr', d)};\n    let vl${d} = ${val('kr', d)};`, '\n    ')}`;
+  const bk = (u: number) => (d: number) => `subgroupBroadcast(kl${d}, ${u}u)`;
+  const bv = (u: number) => (d: number) => `subgroupBroadcast(vl${d}, ${u}u)`;
+  const steps = (jb: string, from: number) =>
+    each(8 - from, (i) => softmaxStep(L, bk(i + from), bv(i + from), `${jb} + ${i + from}u <= t`, '    '), '\n    ');
+  return `var m: f32;
+  var l: f32;
+  ${each(L.HV, (d) => `var o${d}: ${L.V};`)}
+  {
+    ${load('0u')}
+    m = ${dotRow(L, (d) => `q${d}`, bk(0))};
+    l = 1.0;
+    ${each(L.HV, (d) => `o${d} = ${bv(0)(d)};`, '\n    ')}
+    ${steps('0u', 1)}
+  }
+  for (var jb = 8u; jb <= ${t0}; jb += 8u) {
+    ${load('jb')}
+    ${steps('jb', 0)}
   }`;
 }
 
-/** Forward: y, plus lse [B,H,T] or att [B,H,T,T] when `save` is set. Grid (⌈T/R⌉, B·H). */
-export function forwardWGSL(s: AttnShape, save: SaveMode | null, R: number): string {
+/** Forward: y, plus lse [B,H,T] or att [B,H,T,T] when `save` is set. Grid (⌈T/R⌉, B·H). With `sub`,
+ * R must be 8 and a workgroup must be one subgroup (see attendRowSubgroup). */
+export function forwardWGSL(s: AttnShape, save: SaveMode | null, R: number, sub = false): string {
   const L = layout(s);
-  return /* wgsl */ `
+  const key = (j: string, d: number) => `qkv[ko + ${j} * C3 + ${d}u]`;
+  const val = (j: string, d: number) => `qkv[ko + CV + ${j} * C3 + ${d}u]`;
+  const walk = sub
+    ? attendRowSubgroup(L, key, val, (j) => `min(${j}, T - 1u)`, 't0')
+    : attendRow(L, key, val, 'tEnd', 'j <= t');
+  // att: a second walk, now that m and l are final, writing P_tj = exp(s_tj − m)/l
+  const attPass = sub
+    ? `for (var jb = 0u; jb <= t0; jb += 8u) {
+    let kl = min(jb + lane, T - 1u);
+    ${each(L.HV, (d) => `let kl${d} = ${key('kl', d)};`, '\n    ')}
+    ${each(8, (u) => `{
+      let s = ${dotRow(L, (d) => `q${d}`, (d) => `subgroupBroadcast(kl${d}, ${u}u)`)};
+      if (jb + ${u}u <= t && t < T) { saved[(bh * T + t) * T + jb + ${u}u] = exp(s - m) * inv; }
+    }`, '\n    ')}
+  }`
+    : `for (var j = 0u; j < tEnd; j++) {
+    let s = ${dotRow(L, (d) => `q${d}`, (d) => key('j', d))};
+    if (j <= t && t < T) { saved[(bh * T + t) * T + j] = exp(s - m) * inv; }
+  }`;
+  return /* wgsl */ `${sub ? SUBGROUPS : ''}
 ${L.consts}
 const R = ${R}u;
 struct P { T: u32, scale: f32 }
@@ -84,27 +145,25 @@ struct P { T: u32, scale: f32 }
 ${save ? '@group(0) @binding(3) var<storage, read_write> saved: array<f32>;' : ''}
 
 @compute @workgroup_size(${R})
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lane: u32) {
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(${sub ? 'subgroup_invocation_id' : 'local_invocation_index'}) lane: u32) {
   let T = p.T;
   let bh = wg.y;
   let h = bh % H;
   let seq = (bh / H) * T;
-  let t = wg.x * R + lane;
-  let tEnd = min(T, wg.x * R + R);
+  let t0 = wg.x * R;
+  let t = t0 + lane;
+  let tEnd = min(T, t0 + R);
   let qo = (seq + min(t, T - 1u)) * C3 + h * HV;
   ${each(L.HV, (d) => `let q${d} = qkv[qo + ${d}u] * p.scale;`)}
   let ko = seq * C3 + CV + h * HV;
-  ${attendRow(L, (j, d) => `qkv[ko + ${j} * C3 + ${d}u]`, (j, d) => `qkv[ko + CV + ${j} * C3 + ${d}u]`, 'tEnd', 'j <= t')}
+  ${walk}
   let inv = 1.0 / l;
   if (t < T) {
     let yo = (seq + t) * CV + h * HV;
     ${each(L.HV, (d) => `y[yo + ${d}u] = o${d} * inv;`, '\n    ')}
     ${save === 'lse' ? 'saved[bh * T + t] = m + log(l);' : ''}
   }
-  ${save === 'att' ? `for (var j = 0u; j < tEnd; j++) {
-    let s = ${dotRow(L, (d) => `q${d}`, (d) => `qkv[ko + j * C3 + ${d}u]`)};
-    if (j <= t && t < T) { saved[(bh * T + t) * T + j] = exp(s - m) * inv; }
-  }` : ''}
+  ${save === 'att' ? attPass : ''}
 }`;
 }
 
@@ -112,12 +171,45 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lane:
  * Backward, pass 1, one invocation per key row j: dk_j, dv_j and dS[b,h,i,j] = P_ij·(dO_i·v_j − D_i)
  * for every query row i ≥ j, in increasing i (a fixed order: deterministic without atomics), with
  * D_i = dO_i·y_i. P is recomputed from lse, or read from att. With `sparse`, unlisted query rows
- * (mask 0) are skipped and this pass also zeroes their dq. Grid (⌈T/R⌉, B·H).
+ * (mask 0) are skipped and this pass also zeroes their dq. Grid (⌈T/R⌉, B·H). With `sub` (R = 8,
+ * one subgroup per workgroup), lane u loads query row ib+u of each block of 8 and the others take
+ * it by subgroupBroadcast, as in the forward.
  */
-export function backwardKeysWGSL(s: AttnShape, save: SaveMode, sparse: boolean, R: number): string {
+export function backwardKeysWGSL(s: AttnShape, save: SaveMode, sparse: boolean, R: number, sub = false): string {
   const L = layout(s);
   const zero = `${L.V}()`;
-  return /* wgsl */ `
+  // the work of query row i on this lane's key row j, from q_i in qb.., dout_i in gb.., D_i and lse_i
+  const body = (i: string, D: string, lse: string, ind: string) => `${save === 'lse'
+      ? `let s = ${dotRow(L, (d) => `qb${d}`, (d) => `k${d}`)};
+${ind}let P = select(0.0, exp(s - ${lse}), ${i} >= j);`
+      : `let P = select(0.0, saved[(bh * T + ${i}) * T + jq], ${i} >= j);`}
+${ind}let dp = ${dotRow(L, (d) => `gb${d}`, (d) => `v${d}`)};
+${ind}let ds = P * (dp - ${D});
+${ind}${each(L.HV, (d) => `dv${d} = fma(${L.V}(P), gb${d}, dv${d});\n${ind}dk${d} = fma(${L.V}(ds), qb${d}, dk${d});`, `\n${ind}`)}
+${ind}if (j < T) { dS[(bh * T + ${i}) * T + j] = ds; }`;
+  const loop = sub
+    ? `for (var ib = j0; ib < T; ib += 8u) {
+    let il = min(ib + lane, T - 1u);
+    let qo = (seq + il) * C3 + h * HV;
+    let go = (seq + il) * CV + h * HV;
+    ${each(L.HV, (d) => `let ql${d} = qkv[qo + ${d}u];\n    let gl${d} = dout[go + ${d}u];`, '\n    ')}
+    let Dl = ${dotRow(L, (d) => `gl${d}`, (d) => `y[go + ${d}u]`)};
+    ${save === 'lse' ? 'let lsel = saved[bh * T + il];' : ''}
+    ${sparse ? 'let ml = mask[seq + il];' : ''}
+    ${each(8, (u) => `if (ib + ${u}u < T${sparse ? ` && subgroupBroadcast(ml, ${u}u) != 0u` : ''}) {
+      ${each(L.HV, (d) => `let qb${d} = subgroupBroadcast(ql${d}, ${u}u);\n      let gb${d} = subgroupBroadcast(gl${d}, ${u}u);`, '\n      ')}
+      ${body(`(ib + ${u}u)`, `subgroupBroadcast(Dl, ${u}u)`, `subgroupBroadcast(lsel, ${u}u)`, '      ')}
+    }`, '\n    ')}
+  }`
+    : `for (var i = j0; i < T; i++) {
+    ${sparse ? 'if (mask[seq + i] == 0u) { continue; }' : ''}
+    let qo = (seq + i) * C3 + h * HV;
+    let go = (seq + i) * CV + h * HV;
+    ${each(L.HV, (d) => `let qb${d} = qkv[qo + ${d}u];\n    let gb${d} = dout[go + ${d}u];`, '\n    ')}
+    let D = ${dotRow(L, (d) => `gb${d}`, (d) => `y[go + ${d}u]`)};
+    ${body('i', 'D', 'saved[bh * T + i]', '    ')}
+  }`;
+  return /* wgsl */ `${sub ? SUBGROUPS : ''}
 ${L.consts}
 const R = ${R}u;
 struct P { T: u32, scale: f32 }
@@ -131,7 +223,7 @@ struct P { T: u32, scale: f32 }
 ${sparse ? '@group(0) @binding(7) var<storage, read> mask: array<u32>;' : ''}
 
 @compute @workgroup_size(${R})
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lane: u32) {
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(${sub ? 'subgroup_invocation_id' : 'local_invocation_index'}) lane: u32) {
   let T = p.T;
   let bh = wg.y;
   let h = bh % H;
@@ -142,21 +234,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lane:
   let ko = (seq + jq) * C3 + CV + h * HV;
   ${each(L.HV, (d) => `let k${d} = qkv[ko + ${d}u] * p.scale;\n  let v${d} = qkv[ko + CV + ${d}u];`)}
   ${each(L.HV, (d) => `var dk${d} = ${zero};\n  var dv${d} = ${zero};`)}
-  for (var i = j0; i < T; i++) {
-    ${sparse ? 'if (mask[seq + i] == 0u) { continue; }' : ''}
-    let qo = (seq + i) * C3 + h * HV;
-    let go = (seq + i) * CV + h * HV;
-    ${each(L.HV, (d) => `let q${d} = qkv[qo + ${d}u];\n    let g${d} = dout[go + ${d}u];`, '\n    ')}
-    let D = ${dotRow(L, (d) => `g${d}`, (d) => `y[go + ${d}u]`)};
-    ${save === 'lse'
-      ? `let s = ${dotRow(L, (d) => `q${d}`, (d) => `k${d}`)};
-    let P = select(0.0, exp(s - saved[bh * T + i]), i >= j);`
-      : `let P = select(0.0, saved[(bh * T + i) * T + jq], i >= j);`}
-    let dp = ${dotRow(L, (d) => `g${d}`, (d) => `v${d}`)};
-    let ds = P * (dp - D);
-    ${each(L.HV, (d) => `dv${d} += P * g${d};\n    dk${d} += ds * q${d};`, '\n    ')}
-    if (j < T) { dS[(bh * T + i) * T + j] = ds; }
-  }
+  ${loop}
   if (j < T) {
     let o = (seq + j) * C3 + h * HV;
     ${each(L.HV, (d) => `dqkv[o + CV + ${d}u] = dk${d} * p.scale;\n    dqkv[o + 2u * CV + ${d}u] = dv${d};`, '\n    ')}
@@ -170,8 +248,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lane:
  * of one (b, h) per workgroup, grid (⌈T/R⌉, B·H). Sparse: one listed row per invocation, grid
  * (⌈count/R⌉, H); a row listed twice is computed twice, identically.
  */
-export function backwardQueriesWGSL(s: AttnShape, sparse: boolean, R: number): string {
+export function backwardQueriesWGSL(s: AttnShape, sparse: boolean, R: number, sub = false): string {
   const L = layout(s);
+  if (sub && sparse) throw new Error('backwardQueriesWGSL: the subgroup variant is dense only');
   const head = sparse
     ? `let n = wg.x * R + lane;
   if (n >= p.count) { return; }
@@ -186,10 +265,26 @@ export function backwardQueriesWGSL(s: AttnShape, sparse: boolean, R: number): s
     : `let bh = wg.y;
   let h = bh % H;
   let seq = (bh / H) * T;
-  let i = wg.x * R + lane;
+  let i0 = wg.x * R;
+  let i = i0 + lane;
   let iq = min(i, T - 1u);
-  let jEnd = min(T, wg.x * R + R);`;
-  return /* wgsl */ `
+  let jEnd = min(T, i0 + R);`;
+  // sub: lane u loads key jb+u of each block of 8 and shares it by subgroupBroadcast
+  const loop = sub
+    ? `for (var jb = 0u; jb <= i0; jb += 8u) {
+    let ko = (seq + min(jb + lane, T - 1u)) * C3 + CV + h * HV;
+    ${each(L.HV, (d) => `let kl${d} = qkv[ko + ${d}u];`, '\n    ')}
+    ${each(8, (u) => `{
+      let ds = select(0.0, dS[srow + jb + ${u}u], jb + ${u}u <= i);
+      ${each(L.HV, (d) => `dq${d} = fma(${L.V}(ds), subgroupBroadcast(kl${d}, ${u}u), dq${d});`, '\n      ')}
+    }`, '\n    ')}
+  }`
+    : `for (var j = 0u; j < jEnd; j++) {
+    let ds = select(0.0, dS[srow + j], j <= i);
+    let ko = (seq + j) * C3 + CV + h * HV;
+    ${each(L.HV, (d) => `dq${d} = fma(${L.V}(ds), qkv[ko + ${d}u], dq${d});`, '\n    ')}
+  }`;
+  return /* wgsl */ `${sub ? SUBGROUPS : ''}
 ${L.consts}
 const R = ${R}u;
 struct P { T: u32, count: u32, BT: u32, scale: f32 }
@@ -200,16 +295,12 @@ struct P { T: u32, count: u32, BT: u32, scale: f32 }
 ${sparse ? '@group(0) @binding(4) var<storage, read> list: array<u32>;' : ''}
 
 @compute @workgroup_size(${R})
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lane: u32) {
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(${sub ? 'subgroup_invocation_id' : 'local_invocation_index'}) lane: u32) {
   let T = p.T;
   ${head}
   ${each(L.HV, (d) => `var dq${d} = ${L.V}();`)}
   let srow = (bh * T + iq) * T;
-  for (var j = 0u; j < jEnd; j++) {
-    let ds = select(0.0, dS[srow + j], j <= i);
-    let ko = (seq + j) * C3 + CV + h * HV;
-    ${each(L.HV, (d) => `dq${d} += ds * qkv[ko + ${d}u];`, '\n    ')}
-  }
+  ${loop}
   if (i < T) {
     let o = (seq + i) * C3 + h * HV;
     ${each(L.HV, (d) => `dqkv[o + ${d}u] = dq${d} * p.scale;`, '\n    ')}
