@@ -57,8 +57,8 @@ const GELU_FLOPS = 9;
 const GELU_GRAD_FLOPS = 19;
 
 /**
- * out = op(inputs) (or out += op(inputs)). An input that is exactly `out` (same buffer range) is
- * read from `out` in place; any other overlap is an error.
+ * out = op(inputs) (or out += op(inputs)). Inputs may be exactly `out` (read in place) or exactly
+ * each other (bound once); any other overlap is an error.
  */
 function elementwise(rt: Runtime, op: ElementwiseOp, inputs: Tensor[], out: Tensor, o: { accumulate?: boolean; fparams?: number[]; flopsPerElem: number }): void {
   const n = out.size;
@@ -67,19 +67,22 @@ function elementwise(rt: Runtime, op: ElementwiseOp, inputs: Tensor[], out: Tens
     assertDtype(op.name, op.inputs[k], t, 'f32');
   });
   assertDtype(op.name, 'out', out, 'f32');
-  const inPlace = op.inputs.filter((_, k) => sameRange(inputs[k], out));
-  if (inPlace.length > 1) throw new Error(`${op.name}: more than one input is the output buffer itself`);
-  const bound = inputs.filter((t) => !sameRange(t, out));
-  assertDisjoint(op.name, Object.fromEntries([...bound.map((t, k) => [`input ${k}`, t]), ['out', out]]));
+  const source = inputs.map((t) => {
+    if (sameRange(t, out)) return 'out';
+    const first = inputs.findIndex((u) => sameRange(u, t));
+    return `in_${op.inputs[first]}`;
+  });
+  const bound: Record<string, Tensor> = { out };
+  source.forEach((b, k) => b !== 'out' && (bound[b] = inputs[k]));
+  assertDisjoint(op.name, bound);
 
   const v = widthFor(n);
   const accumulate = o.accumulate ?? false;
-  const aliasOf = inPlace[0] ?? null;
-  const k = rt.kernel({ name: op.name, code: elementwiseWGSL(op, v, accumulate, aliasOf) });
+  const k = rt.kernel({ name: op.name, code: elementwiseWGSL(op, v, accumulate, source) });
   rt.dispatch(k, {
     params: [n / v],
     fparams: o.fparams,
-    tensors: [...bound, out],
+    tensors: [...Object.entries(bound).filter(([b]) => b !== 'out').map(([, t]) => t), out],
     groups: groups1d(n / v),
     flops: n * (o.flopsPerElem + (accumulate ? 1 : 0)),
     label: `${op.name}${accumulate ? '+=' : ''}`,

@@ -101,15 +101,16 @@ export interface ElementwiseOp {
 
 /**
  * out[i] = expr(inputs[i]) (or out[i] += expr when accumulating) over n/v elements of width T.
- * `aliasOf` names an input that lives in `out` itself (an exact in-place alias): it is loaded from
- * `out` instead of being bound twice.
+ * `source[k]` is the binding input k is loaded from: its own (`in_<name>`), `out` when it is the
+ * output range itself (in place), or an earlier input's when both are the same range, so no buffer
+ * range is ever bound twice.
  */
-export function elementwiseWGSL(op: ElementwiseOp, v: 1 | 4, accumulate: boolean, aliasOf: string | null): string {
-  const bound = op.inputs.filter((n) => n !== aliasOf);
-  const loads = op.inputs.map((n) => `  let ${n} = ${n === aliasOf ? 'out' : `in_${n}`}[i];`).join('\n');
+export function elementwiseWGSL(op: ElementwiseOp, v: 1 | 4, accumulate: boolean, source: string[]): string {
+  const bound = [...new Set(source.filter((b) => b !== 'out'))];
+  const loads = op.inputs.map((n, k) => `  let ${n} = ${source[k]}[i];`).join('\n');
   const value = accumulate ? `out[i] + (${op.expr})` : op.expr;
   return `${lanesWGSL(v)}
-${header({ u32: ['n'], f32: op.fparams }, [...bound.map((n) => ({ name: `in_${n}`, elem: 'T' })), { name: 'out', elem: 'T' }])}
+${header({ u32: ['n'], f32: op.fparams }, [...bound.map((name) => ({ name, elem: 'T' })), { name: 'out', elem: 'T' }])}
 ${geluWGSL}
 ${entry1d('P.n', `${loads}\n  out[i] = ${value};`)}`;
 }

@@ -81,7 +81,7 @@ export function embeddingBackward(rt: Runtime, a: EmbeddingBackwardArgs): void {
   if (rows?.size === 0) return;
   const v = widthFor(C);
   const K = rows ? rows.size : N;
-  columnReduce(rt, dwteSpec(v, !!rows), {
+  columnReduce(rt, dwteSpec(v, !!rows, V), {
     inputs: [dout, tokens], rows, outs: [dwte], K, O: V, C, u32: [N], accumulate: true, flops: K * C,
   });
   const w = rows ? [multiplicities(rt, rows, N)] : [];

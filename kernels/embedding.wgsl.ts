@@ -1,9 +1,9 @@
 // Token + position embedding. Forward is a gather; backward is a scatter-add done as deterministic
 // column reductions (see reduce.wgsl.ts) instead of float atomics:
-//   dwte[v, c] += Σ_k [tokens[r_k] = v]·dout[r_k, c] — invocation (v, c) scans every listed row in
-//     order. Cost O(V·K·C) token compares for K rows: with this project's vocabulary (~20) that is
-//     a handful of passes over the rows, the same order as the dout reads themselves. A
-//     GPT-2-sized vocabulary would need a deterministic sort by token instead.
+//   dwte[v, c] += Σ_k [tokens[r_k] = v]·dout[r_k, c] — invocation (c, chunk of rows, tile of
+//     DWTE_TILE token ids) walks its rows in order, adding each into a private accumulator picked
+//     by the row's token. Cost O(⌈V/DWTE_TILE⌉·K·C) for K rows: one pass with this project's
+//     vocabulary (~20); a GPT-2-sized one (50257) would want a deterministic sort by token instead.
 //   dwpe[t, c] += Σ_b w[b·T + t]·dout[b·T + t, c] — invocation (t, c) walks the B rows of its
 //     position, O(B·T·C). w is 1 without a rows list; with one, w is each position's multiplicity
 //     in the list, counted first with u32 atomics (integer addition is order-independent, so still
@@ -37,8 +37,11 @@ ${entry1d('P.K', `
   let r = rows[i];
   if (r < P.N) { atomicAdd(&w[r], 1u); }`)}`;
 
+/** Token ids per dwte invocation: private accumulators of 32 vec4s stay cheap on CPUs and GPUs. */
+export const DWTE_TILE = 32;
+
 /** dwte: output slot o is the token id. */
-export function dwteSpec(v: 1 | 4, hasRows: boolean): ColumnReduceSpec {
+export function dwteSpec(v: 1 | 4, hasRows: boolean, V: number): ColumnReduceSpec {
   return {
     name: 'embedding_dwte',
     v,
@@ -46,12 +49,17 @@ export function dwteSpec(v: 1 | 4, hasRows: boolean): ColumnReduceSpec {
     u32: ['N'],
     nOut: 1,
     hasRows,
+    tile: Math.min(V, DWTE_TILE),
+    // slot wraps to a huge u32 for tokens below o0, so one compare keeps both ends of the tile.
     body: `    let r = ${hasRows ? 'row_of(k)' : 'k'};
-    if (r < P.N && tokens[r] == o) { acc[0] += dout[r * P.W + q]; }`,
+    if (r < P.N) {
+      let slot = tokens[r] - o0;
+      if (slot < TILE) { acc[slot] += dout[r * P.W + q]; }
+    }`,
   };
 }
 
-/** dwpe: output slot o is the position, k runs over the batch; `weighted` reads multiplicities. */
+/** dwpe: output slot o0 is the position, k runs over the batch; `weighted` reads multiplicities. */
 export function dwpeSpec(v: 1 | 4, weighted: boolean): ColumnReduceSpec {
   return {
     name: 'embedding_dwpe',
@@ -61,9 +69,9 @@ export function dwpeSpec(v: 1 | 4, weighted: boolean): ColumnReduceSpec {
     nOut: 1,
     hasRows: false,
     body: weighted
-      ? `    let r = k * P.T + o;
+      ? `    let r = k * P.T + o0;
     let n = w[r];
     if (n != 0u) { acc[0] += f32(n) * dout[r * P.W + q]; }`
-      : `    acc[0] += dout[(k * P.T + o) * P.W + q];`,
+      : `    acc[0] += dout[(k * P.T + o0) * P.W + q];`,
   };
 }

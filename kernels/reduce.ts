@@ -62,17 +62,18 @@ export function columnReduce(rt: Runtime, spec: ColumnReduceSpec, a: ColumnReduc
     if (!a.accumulate) outs.forEach((t) => rt.zero(t));
     return;
   }
-  const { L, J } = chunking(a.K, W * a.O);
+  const tiles = Math.ceil(a.O / (spec.tile ?? 1));
+  const { L, J } = chunking(a.K, W * tiles);
   const u32 = [W, a.O, a.K, L, J, ...(a.u32 ?? [])];
   const lists = a.rows ? [a.rows] : [];
   if (J === 1) {
     const k = rt.kernel({ name: spec.name, code: columnReduceWGSL(spec, true, a.accumulate) });
-    rt.dispatch(k, { params: u32, tensors: [...a.inputs, ...lists, ...outs], groups: groups1d(W * a.O), flops: a.flops });
+    rt.dispatch(k, { params: u32, tensors: [...a.inputs, ...lists, ...outs], groups: groups1d(W * tiles), flops: a.flops });
     return;
   }
   const partial = partialBuffer(rt, spec.nOut * a.O * J * a.C);
   const k1 = rt.kernel({ name: `${spec.name}_partial`, code: columnReduceWGSL(spec, false, false) });
-  rt.dispatch(k1, { params: u32, tensors: [...a.inputs, ...lists, partial], groups: groups1d(W * J * a.O), flops: a.flops, label: spec.name });
+  rt.dispatch(k1, { params: u32, tensors: [...a.inputs, ...lists, partial], groups: groups1d(W * J * tiles), flops: a.flops, label: spec.name });
   const k2 = rt.kernel({ name: `${spec.name}_finish`, code: columnReduceFinishWGSL(spec.v, spec.nOut, a.accumulate) });
   rt.dispatch(k2, { params: [W, a.O, J], tensors: [partial, ...outs], groups: groups1d(W * a.O), flops: spec.nOut * a.O * a.C * J, label: spec.name });
 }

@@ -1,12 +1,15 @@
 // Deterministic column reductions: out[o, c] (+)= Σ_k term(o, k, c) over list positions k, without
 // float atomics. Column sums (bias gradients), LayerNorm's dγ/dβ and the embedding scatter-adds are
 // all this shape, so they share one two-stage kernel pair:
-//   stage 1: invocation (q, j, o) sums positions k in chunk j = [j·L, (j+1)·L) in order into a
-//            partial, or, when there is a single chunk, straight into out;
+//   stage 1: invocation (q, j, tile) sums positions k in chunk j = [j·L, (j+1)·L) in order, for
+//            column group q and output slots o0 = tile·TILE … o0 + TILE − 1, into a partial, or,
+//            when there is a single chunk, straight into out;
 //   stage 2: invocation (q, o) adds the J partials in chunk order into out.
 // Chunking depends only on the shapes, so a given problem always sums in the same order and
 // repeats bit for bit. One invocation per column group needs no barriers (slow on lavapipe), and
-// chunking keeps enough invocations busy when there are few columns and many rows.
+// chunking keeps enough invocations busy when there are few columns and many rows. A tile of
+// several output slots lets one pass over the rows feed many outputs (the embedding's per-token
+// sums), with accumulators in a private array indexed at run time.
 
 import { entry1d, header, lanesWGSL, rowOf, type Binding } from './elementwise.wgsl.js';
 
@@ -22,7 +25,12 @@ export interface ColumnReduceSpec {
   nOut: number;
   /** Whether a u32 `rows` list is bound (the body calls `row_of(k)`). */
   hasRows: boolean;
-  /** WGSL statements adding position k's terms for output slot o, column group q into acc[…]. */
+  /** Output slots per invocation (TILE); default 1. */
+  tile?: number;
+  /**
+   * WGSL statements adding position k's terms, for column group q, into acc[t·TILE + s] (quantity
+   * t, output slot o0 + s).
+   */
   body: string;
 }
 
@@ -34,23 +42,30 @@ export function columnReduceWGSL(s: ColumnReduceSpec, direct: boolean, accumulat
     ? Array.from({ length: s.nOut }, (_, t) => ({ name: `out${t}`, elem: 'T' }))
     : [{ name: 'partial', elem: 'T' }];
   const bindings = [...s.inputs, ...(s.hasRows ? [{ name: 'rows', elem: 'u32' }] : []), ...outs];
-  const store = Array.from({ length: s.nOut }, (_, t) =>
-    direct
-      ? `  out${t}[o * P.W + q] = ${accumulate ? `out${t}[o * P.W + q] + ` : ''}acc[${t}];`
-      : `  partial[((${t}u * P.O + o) * P.J + j) * P.W + q] = acc[${t}];`,
-  ).join('\n');
+  const tile = s.tile ?? 1;
+  const store = Array.from({ length: s.nOut }, (_, t) => {
+    const a = `acc[${t}u * TILE + s]`;
+    return direct
+      ? `    out${t}[o * P.W + q] = ${accumulate ? `out${t}[o * P.W + q] + ` : ''}${a};`
+      : `    partial[((${t}u * P.O + o) * P.J + j) * P.W + q] = ${a};`;
+  }).join('\n');
   return `${lanesWGSL(s.v)}
 ${header({ u32: [...COMMON_U32, ...(s.u32 ?? [])] }, bindings)}
 ${s.hasRows ? rowOf(true) : ''}
-${entry1d('P.W * P.J * P.O', `
+const TILE: u32 = ${tile}u;
+${entry1d('P.W * P.J * ((P.O + TILE - 1u) / TILE)', `
   let q = i % P.W;
   let j = (i / P.W) % P.J;
-  let o = i / (P.W * P.J);
-  var acc: array<T, ${s.nOut}>;
+  let o0 = (i / (P.W * P.J)) * TILE;
+  var acc: array<T, ${s.nOut * tile}>;
   for (var k = j * P.L; k < min(P.K, (j + 1u) * P.L); k++) {
 ${s.body}
   }
-${store}`)}`;
+  for (var s = 0u; s < TILE; s++) {
+    let o = o0 + s;
+    if (o >= P.O) { break; }
+${store}
+  }`)}`;
 }
 
 /** Stage 2: out_t[o, q] (+)= Σ_j partial[t, o, j, q], j ascending. */

@@ -36,7 +36,7 @@ t('forward: a token id past the vocabulary gives a NaN row', async () => {
 });
 
 interface Setup {
-  B: number; T: number; C: number;
+  B: number; T: number; C: number; V: number;
   tokens: Uint32Array;
   dout: Float32Array;
   prior: { wte: Float32Array; wpe: Float32Array };
@@ -44,7 +44,7 @@ interface Setup {
 }
 
 /** dwte and dwpe are disjoint views of one buffer, as in the model's flat gradient buffer. */
-function setup(rt: Runtime, B: number, T: number, C: number, seed: number): Setup {
+function setup(rt: Runtime, B: number, T: number, C: number, seed: number, V = 20): Setup {
   const tokens = randInts(B * T, V, seed), dout = randArray(B * T * C, seed + 1, 1);
   const prior = { wte: randArray(V * C, seed + 2, 1), wpe: randArray((T + 1) * C, seed + 3, 1) };
   const grads = rt.empty([2 * rt.viewAlign + V * C + (T + 1) * C]);
@@ -52,7 +52,7 @@ function setup(rt: Runtime, B: number, T: number, C: number, seed: number): Setu
   const dwte = grads.view(0, [V, C]), dwpe = grads.view(off, [T + 1, C]);
   rt.write(dwte, prior.wte);
   rt.write(dwpe, prior.wpe);
-  return { B, T, C, tokens, dout, prior, ts: { tokens: rt.upload(tokens, [B, T], 'u32'), dout: rt.upload(dout, [B, T, C]), dwte, dwpe } };
+  return { B, T, C, V, tokens, dout, prior, ts: { tokens: rt.upload(tokens, [B, T], 'u32'), dout: rt.upload(dout, [B, T, C]), dwte, dwpe } };
 }
 
 /**
@@ -61,7 +61,7 @@ function setup(rt: Runtime, B: number, T: number, C: number, seed: number): Setu
  * more rounding (extra = 1).
  */
 async function check(rt: Runtime, s: Setup, rows?: number[]) {
-  const ref = embeddingBackwardRef(s.tokens, s.dout, s.B, s.T, V, s.C, rows);
+  const ref = embeddingBackwardRef(s.tokens, s.dout, s.B, s.T, s.V, s.C, rows);
   const cmp = async (got: Tensor, r: typeof ref.dwte, prior: Float32Array, extra: number, what: string) => {
     const g = (await rt.readF32(got)).slice(0, r.sum.length);
     const want = r.sum.map((v, i) => v + prior[i]);
@@ -75,16 +75,19 @@ async function check(rt: Runtime, s: Setup, rows?: number[]) {
 }
 
 for (const [B, T, C] of SHAPES) {
-  t(`backward, all positions: B=${B} T=${T} C=${C}`, async () => {
-    const rt = await testRuntime();
-    const s = setup(rt, B, T, C, B * 100 + T + C);
-    embeddingBackward(rt, s.ts);
-    await check(rt, s);
-  });
+  // The project's vocabulary is ~20 (one dwte tile of 32 ids); 70 takes three, the last partial.
+  for (const V of [20, 70]) {
+    t(`backward, all positions: B=${B} T=${T} C=${C} V=${V}`, async () => {
+      const rt = await testRuntime();
+      const s = setup(rt, B, T, C, B * 100 + T + C, V);
+      embeddingBackward(rt, s.ts);
+      await check(rt, s);
+    });
+  }
 }
 
-for (const [B, T, C] of [[2, 7, 3], [3, 33, 64], [32, 64, 32]] as const) {
-  t(`backward over a rows list: B=${B} T=${T} C=${C}`, async () => {
+for (const [B, T, C, V] of [[2, 7, 3, 20], [3, 33, 64, 70], [32, 64, 32, 20]] as const) {
+  t(`backward over a rows list: B=${B} T=${T} C=${C} V=${V}`, async () => {
     const rt = await testRuntime();
     const N = B * T;
     const lists: [string, number[]][] = [
@@ -93,7 +96,7 @@ for (const [B, T, C] of [[2, 7, 3], [3, 33, 64], [32, 64, 32]] as const) {
       ['empty', []],
     ];
     for (const [what, rows] of lists) {
-      const s = setup(rt, B, T, C, N + rows.length);
+      const s = setup(rt, B, T, C, N + rows.length, V);
       // Unlisted positions of dout hold NaN: they must never be read.
       const listed = new Set(rows);
       const dout = Float32Array.from(s.dout, (v, i) => (listed.has(Math.floor(i / C)) ? v : NaN));
