@@ -2,7 +2,7 @@
 // checks every family here shares (aliasing rules WebGPU enforces per buffer).
 
 import type { Runtime, Tensor } from './runtime.js';
-import { elementwiseWGSL, groups1d, widthFor, type ElementwiseOp } from './elementwise.wgsl.js';
+import { elementwiseWGSL, groupsStrided, widthFor, type ElementwiseOp } from './elementwise.wgsl.js';
 
 // ------------------------------------------------------------------ binding checks
 
@@ -83,7 +83,7 @@ function elementwise(rt: Runtime, op: ElementwiseOp, inputs: Tensor[], out: Tens
     params: [n / v],
     fparams: o.fparams,
     tensors: [...Object.entries(bound).filter(([b]) => b !== 'out').map(([, t]) => t), out],
-    groups: groups1d(n / v),
+    groups: groupsStrided(n / v),
     flops: n * (o.flopsPerElem + (accumulate ? 1 : 0)),
     label: `${op.name}${accumulate ? '+=' : ''}`,
   });

@@ -48,6 +48,30 @@ export function groups1d(n: number): [number, number] {
 }
 
 /**
+ * Indices per invocation of an `entryStrided` kernel. Amortising the per-invocation cost over a
+ * few elements measured 10–25% faster on lavapipe for streaming kernels; the stride between an
+ * invocation's indices keeps neighbouring invocations on neighbouring addresses (coalesced on GPUs).
+ */
+export const PER_INVOCATION = 4;
+
+/** Like `entry1d`, but each invocation runs `body` for i, i + S, i + 2S, … < count (S = grid size). */
+export function entryStrided(count: string, body: string): string {
+  return `
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let stride = nwg.x * nwg.y * ${WG}u;
+  for (var i = gid.x + gid.y * nwg.x * ${WG}u; i < ${count}; i += stride) {
+${body}
+  }
+}`;
+}
+
+/** Workgroup grid for an `entryStrided` kernel over n indices. */
+export function groupsStrided(n: number): [number, number] {
+  return groups1d(Math.ceil(n / PER_INVOCATION));
+}
+
+/**
  * Vector width along a contiguous dimension of length c: vec4 when c is a multiple of 4 (tensor
  * views start 256-byte aligned, so every row then starts on a vec4), scalars otherwise.
  */
@@ -112,5 +136,5 @@ export function elementwiseWGSL(op: ElementwiseOp, v: 1 | 4, accumulate: boolean
   return `${lanesWGSL(v)}
 ${header({ u32: ['n'], f32: op.fparams }, [...bound.map((name) => ({ name, elem: 'T' })), { name: 'out', elem: 'T' }])}
 ${geluWGSL}
-${entry1d('P.n', `${loads}\n  out[i] = ${value};`)}`;
+${entryStrided('P.n', `${loads}\n  out[i] = ${value};`)}`;
 }

@@ -2,7 +2,7 @@
 
 import type { Runtime, Tensor } from './runtime.js';
 import { assertDisjoint, assertDtype, assertSize } from './elementwise.js';
-import { groups1d, widthFor } from './elementwise.wgsl.js';
+import { groups1d, groupsStrided, widthFor } from './elementwise.wgsl.js';
 import { countRowsWGSL, dwpeSpec, dwteSpec, embeddingWGSL } from './embedding.wgsl.js';
 import { columnReduce } from './reduce.js';
 
@@ -35,7 +35,7 @@ export function embedding(rt: Runtime, tokens: Tensor, wte: Tensor, wpe: Tensor,
   rt.dispatch(k, {
     params: [N, C / v, T, V, pos0, NAN_BITS],
     tensors: [tokens, wte, wpe, out],
-    groups: groups1d((N * C) / v),
+    groups: groupsStrided((N * C) / v),
     flops: N * C,
   });
 }

@@ -9,7 +9,7 @@
 //     in the list, counted first with u32 atomics (integer addition is order-independent, so still
 //     deterministic). Scanning the list per position instead would cost O(T·K·C).
 
-import { entry1d, header, lanesWGSL } from './elementwise.wgsl.js';
+import { entry1d, entryStrided, header, lanesWGSL } from './elementwise.wgsl.js';
 import type { ColumnReduceSpec } from './reduce.wgsl.js';
 
 /**
@@ -21,12 +21,12 @@ export function embeddingWGSL(v: 1 | 4): string {
 ${header({ u32: ['N', 'W', 'T', 'V', 'pos0', 'nan'] }, [
     { name: 'tokens', elem: 'u32' }, { name: 'wte', elem: 'T' }, { name: 'wpe', elem: 'T' }, { name: 'out', elem: 'T' },
   ])}
-${entry1d('P.N * P.W', `
+${entryStrided('P.N * P.W', `
   let r = i / P.W;
   let q = i % P.W;
   let tok = tokens[r];
   let pos = P.pos0 + r % P.T;
-  if (tok >= P.V) { out[i] = T(bitcast<f32>(P.nan)); return; }
+  if (tok >= P.V) { out[i] = T(bitcast<f32>(P.nan)); continue; }
   out[i] = wte[tok * P.W + q] + wpe[pos * P.W + q];`)}`;
 }
 
