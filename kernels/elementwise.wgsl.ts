@@ -18,9 +18,10 @@ export interface Binding {
  */
 export function header(fields: { u32?: string[]; f32?: string[] }, bindings: Binding[]): string {
   const members = [...(fields.u32 ?? []).map((n) => `${n}: u32`), ...(fields.f32 ?? []).map((n) => `${n}: f32`)];
+  // WGSL has no empty structs; without params the runtime binds no uniform either.
+  const uniform = members.length ? [`struct Params { ${members.join(', ')} }`, `@group(0) @binding(0) var<uniform> P: Params;`] : [];
   return [
-    `struct Params { ${members.join(', ')} }`,
-    `@group(0) @binding(0) var<uniform> P: Params;`,
+    ...uniform,
     ...bindings.map((b, i) => `@group(0) @binding(${i + 1}) var<storage, read_write> ${b.name}: array<${b.elem}>;`),
   ].join('\n');
 }

@@ -68,8 +68,9 @@ export interface EmbeddingBackwardArgs {
 
 /**
  * dwte[v] += Σ_{i: tokens[i] = v} dout[i], dwpe[t] += Σ_b dout[b, t] (positions 0..T−1), as
- * deterministic fixed-order sums (see embedding.wgsl.ts for the cost). All tensors must be
- * disjoint; dwte and dwpe may be disjoint views of one gradient buffer.
+ * deterministic fixed-order sums (see embedding.wgsl.ts for the cost). A token id ≥ V adds to no
+ * dwte row (its position still adds to dwpe). All tensors must be disjoint; dwte and dwpe may be
+ * disjoint views of one gradient buffer.
  */
 export function embeddingBackward(rt: Runtime, a: EmbeddingBackwardArgs): void {
   const { tokens, dout, dwte, dwpe, rows } = a;
