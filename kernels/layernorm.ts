@@ -8,10 +8,11 @@ import { columnReduce } from './reduce.js';
 
 export { LN_EPS };
 
-// Useful FLOPs per element: forward sum (1), centred square and add (3), normalise, scale, shift (4);
-// dx's two passes (6 + 7); dγ/dβ (x̂: 2, product and two adds: 3).
+// Useful FLOPs per element (recomputed terms not counted twice): forward sum (1), centred square
+// and add (3), normalise, scale, shift (4); dx: g and x̂ (3), the two row sums (3), the combination
+// (4); dγ/dβ: x̂ (2), product and two adds (3).
 const FWD_FLOPS = 8;
-const DX_FLOPS = 13;
+const DX_FLOPS = 10;
 const DPARAM_FLOPS = 5;
 
 function rowsOf(kernel: string, x: Tensor, gamma: Tensor): { N: number; C: number } {
