@@ -15,11 +15,11 @@ export interface SampleOptions {
  * column pos + 1 of the [b, tmax] tensors: the token into `seq`, its log-prob and the entropy (nats)
  * of the distribution it was drawn from. Rows already `finished` get `pad` (log-prob and entropy 0);
  * a row that samples `eos` becomes finished. Columns before a row's `promptLen` keep their prompt
- * token (log-prob and entropy 0).
+ * token (log-prob and entropy 0). `next` [b] receives column pos + 1: the following decode step's input.
  */
 export function sampleNext(
   rt: Runtime,
-  a: { logits: Tensor; seq: Tensor; finished: Tensor; logprob: Tensor; entropy: Tensor; promptLen: Tensor; pos: number; eos: number; pad: number },
+  a: { logits: Tensor; seq: Tensor; finished: Tensor; logprob: Tensor; entropy: Tensor; promptLen: Tensor; next: Tensor; pos: number; eos: number; pad: number },
   o: SampleOptions,
 ): void {
   const [b, v] = a.logits.shape;
@@ -31,7 +31,7 @@ export function sampleNext(
   rt.dispatch(k, {
     params: [b, v, tmax, a.pos, o.seed >>> 0, a.eos, a.pad],
     fparams: [temp, o.forkTemperature ?? temp, o.forkThreshold ?? Infinity],
-    tensors: [a.logits, a.seq, a.finished, a.logprob, a.entropy, a.promptLen],
+    tensors: [a.logits, a.seq, a.finished, a.logprob, a.entropy, a.promptLen, a.next],
     groups: [Math.ceil(b / 64)],
     flops: b * v * 10,
   });

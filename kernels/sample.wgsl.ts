@@ -19,6 +19,7 @@ struct P { b: u32, v: u32, tmax: u32, pos: u32, seed: u32, eos: u32, pad: u32,
 @group(0) @binding(4) var<storage, read_write> logprob: array<f32>;  // [b, tmax] at pos + 1
 @group(0) @binding(5) var<storage, read_write> entropy: array<f32>;  // [b, tmax] at pos + 1
 @group(0) @binding(6) var<storage, read> promptLen: array<u32>;      // [b]
+@group(0) @binding(7) var<storage, read_write> next: array<u32>;     // [b]: seq[:, pos + 1], the next step's input
 
 fn pcg(x: u32) -> u32 {
   let s = x * 747796405u + 2891336453u;
@@ -49,11 +50,11 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   if (r >= p.b) { return; }
   let out = r * p.tmax + p.pos + 1u;
   if (p.pos + 1u < promptLen[r]) {
-    logprob[out] = 0.0; entropy[out] = 0.0;
+    logprob[out] = 0.0; entropy[out] = 0.0; next[r] = seq[out];
     return;
   }
   if (finished[r] != 0u) {
-    seq[out] = p.pad; logprob[out] = 0.0; entropy[out] = 0.0;
+    seq[out] = p.pad; logprob[out] = 0.0; entropy[out] = 0.0; next[r] = p.pad;
     return;
   }
   let base = r * p.v;
@@ -77,6 +78,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     }
   }
   seq[out] = tok;
+  next[r] = tok;
   logprob[out] = logits[base + tok] * invT - st.x;
   entropy[out] = st.y;
   if (tok == p.eos) { finished[r] = 1u; }

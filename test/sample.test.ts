@@ -16,6 +16,7 @@ async function step(rt: Runtime, logits: Float32Array, b: number, v: number, opt
     logits: rt.upload(logits, [b, v]),
     seq: rt.upload(new Uint32Array(b * tmax).fill(9), [b, tmax], 'u32'),
     promptLen: rt.upload(promptLen ?? new Uint32Array(b).fill(1), [b], 'u32'),
+    next: rt.empty([b], 'u32'),
     finished: rt.upload(finished ?? new Uint32Array(b), [b], 'u32'),
     logprob: rt.empty([b, tmax]),
     entropy: rt.empty([b, tmax]),
@@ -28,6 +29,7 @@ async function step(rt: Runtime, logits: Float32Array, b: number, v: number, opt
     lp: col(await rt.read(a.logprob)),
     h: col(await rt.read(a.entropy)),
     fin: [...(await rt.read(a.finished))],
+    next: [...(await rt.read(a.next))],
   };
 }
 
@@ -96,6 +98,7 @@ t('finished rows emit PAD; sampling EOS finishes a row; same seed, same tokens',
   const r2 = await step(rt, logits, b, v, { temperature: 1, seed: 5 }, undefined, new Uint32Array([1, 3, 2]));
   assert.equal(r2.tok, [EOS, 9, 3]);
   assert.equal(r2.fin, [1, 0, 0]);
+  assert.equal(r2.next, r2.tok, 'next holds the column just written');
   const noisy = randArray(64 * 9, 3, 2);
   const a = await step(rt, noisy, 64, 9, { temperature: 1, seed: 77 });
   const c = await step(rt, noisy, 64, 9, { temperature: 1, seed: 77 });
