@@ -105,8 +105,9 @@ export interface RowSet {
   count: number;
   /** u32 [B·T], 1 where listed */
   mask: Tensor;
-  /** causal pairs the listed rows cover (Σ t+1 over distinct rows), for FLOP accounting; for a
-   * GPU-side list this is the expectation count·(T+1)/2, as the host cannot see the ids */
+  /** distinct rows and the causal pairs they cover (Σ t+1), for FLOP accounting; for a GPU-side
+   * list, count and the expectation count·(T+1)/2, as the host cannot see the ids */
+  distinct: number;
   pairs: number;
 }
 
@@ -117,12 +118,13 @@ export interface RowSet {
  */
 export function attentionRows(rt: Runtime, rows: ArrayLike<number> | Tensor, d: { B: number; T: number }, count?: number): RowSet {
   const BT = d.B * d.T;
-  let list: Tensor, pairs: number;
+  let list: Tensor, pairs: number, distinct: number;
   if ('buffer' in rows) {
     if (rows.dtype !== 'u32') throw new Error(`attentionRows: rows (${rows.label}) is ${rows.dtype}; it must be u32`);
     count ??= rows.size;
     if (count > rows.size) throw new Error(`attentionRows: count ${count} exceeds the ${rows.size} ids in ${rows.label}`);
     list = rows;
+    distinct = count;
     pairs = (count * (d.T + 1)) / 2;
   } else {
     const ids = Uint32Array.from({ length: count ?? rows.length }, (_, n) => {
@@ -132,7 +134,9 @@ export function attentionRows(rt: Runtime, rows: ArrayLike<number> | Tensor, d: 
     });
     count = ids.length;
     list = rt.upload(ids, [count], 'u32', 'attention rows');
-    pairs = [...new Set(ids)].reduce((s, r) => s + (r % d.T) + 1, 0);
+    const set = new Set(ids);
+    distinct = set.size;
+    pairs = [...set].reduce((s, r) => s + (r % d.T) + 1, 0);
   }
   const mask = rt.empty([BT], 'u32', 'attention row mask');
   rt.zero(mask);
@@ -141,7 +145,7 @@ export function attentionRows(rt: Runtime, rows: ArrayLike<number> | Tensor, d: 
     tensors: [list, mask],
     groups: [Math.ceil(count / 64)],
   });
-  return { B: d.B, T: d.T, list, count, mask, pairs };
+  return { B: d.B, T: d.T, list, count, mask, distinct, pairs };
 }
 
 /**
@@ -164,7 +168,7 @@ export function attentionBackward(
   const rows = a.rows;
   if (rows && (rows.B !== B || rows.T !== T)) throw new Error(`attentionBackward: rows were built for B=${rows.B}, T=${rows.T}, not B=${B}, T=${T}`);
   const pairs = rows ? rows.pairs : densePairs(B, T);
-  const nRows = rows ? Math.min(rows.count, B * T) : B * T;
+  const nRows = rows ? rows.distinct : B * T;
   const dS = scratch(rt, 'dS', B * H * T * T, 'f32');
   const scale = 1 / Math.sqrt(hd);
 

@@ -13,9 +13,9 @@
 // head_dim is baked into each pipeline so the per-row registers are unrolled scalars/vectors: vec4
 // loads when hd % 4 == 0, vec2 when hd % 2 == 0, else f32 (every offset is then a multiple of W).
 //
-// Softmax is online (running max m, sum l, unnormalised output o), in key order 0..t, from one
-// shared text (`attendRow`), so the KV-cache decode step computes bit for bit what the full forward
-// computes for the same row. Masked steps are exact no-ops (factor 1, weight 0).
+// Softmax is online (running max m, sum l, unnormalised output o), in key order 0..t, every step
+// from one shared text (`softmaxStep`), so the KV-cache decode step computes bit for bit what the
+// full forward computes for the same row. Masked steps are exact no-ops (factor 1, weight 0).
 
 export interface AttnShape {
   H: number;
@@ -54,11 +54,12 @@ function dotRow(L: Layout, a: (d: number) => string, b: (d: number) => string): 
   return each(L.HV, (d) => (L.W === 1 ? `${a(d)} * ${b(d)}` : `dot(${a(d)}, ${b(d)})`), ' + ');
 }
 
-/** Softmax state after key 0: m = its score, l = 1, o = its value. `k(d)`/`v(d)`: element d. */
-function softmaxInit(L: Layout, k: (d: number) => string, v: (d: number) => string): string {
-  return `var m = ${dotRow(L, (d) => `q${d}`, k)};
-  var l = 1.0;
-  ${each(L.HV, (d) => `var o${d} = ${v(d)};`)}`;
+/** The empty softmax state. The first key (always visible) replaces it: its factor
+ * exp(−3e38 − s) is 0, so l and o start from that key alone; no peeled step, no second load site. */
+function softmaxInit(L: Layout): string {
+  return `var m = -3.0e38;
+  var l = 0.0;
+  ${each(L.HV, (d) => `var o${d} = ${L.V}();`)}`;
 }
 
 /** One online-softmax step (query row in q0.., pre-scaled by 1/√hd); a lane with `vis` false is an
@@ -79,8 +80,8 @@ ${ind}}`;
 /** The walk over keys 0..end−1, loading each key row itself. `key(j, d)`/`val(j, d)`: storage
  * expressions; `vis` an expression in j. Leaves m, l and o0.. in scope. */
 function attendRow(L: Layout, key: (j: string, d: number) => string, val: (j: string, d: number) => string, end: string, vis: string): string {
-  return `${softmaxInit(L, (d) => key('0u', d), (d) => val('0u', d))}
-  for (var j = 1u; j < ${end}; j++) ${softmaxStep(L, (d) => key('j', d), (d) => val('j', d), vis)}`;
+  return `${softmaxInit(L)}
+  for (var j = 0u; j < ${end}; j++) ${softmaxStep(L, (d) => key('j', d), (d) => val('j', d), vis)}`;
 }
 
 /** The same walk for a subgroup of 8 lanes = 8 consecutive query rows t0..t0+7 (t0 % 8 == 0): keys
@@ -90,25 +91,11 @@ function attendRow(L: Layout, key: (j: string, d: number) => string, val: (j: st
 function attendRowSubgroup(
   L: Layout, key: (j: string, d: number) => string, val: (j: string, d: number) => string, clamp: (j: string) => string, t0: string,
 ): string {
-  const load = (jb: string) => `let kr = ${clamp(`${jb} + lane`)};
-    ${each(L.HV, (d) => `let kl${d} = ${key('kr', d)};\n    let vl${d} = ${val('kr', d)};`, '\n    ')}`;
-  const bk = (u: number) => (d: number) => `subgroupBroadcast(kl${d}, ${u}u)`;
-  const bv = (u: number) => (d: number) => `subgroupBroadcast(vl${d}, ${u}u)`;
-  const steps = (jb: string, from: number) =>
-    each(8 - from, (i) => softmaxStep(L, bk(i + from), bv(i + from), `${jb} + ${i + from}u <= t`, '    '), '\n    ');
-  return `var m: f32;
-  var l: f32;
-  ${each(L.HV, (d) => `var o${d}: ${L.V};`)}
-  {
-    ${load('0u')}
-    m = ${dotRow(L, (d) => `q${d}`, bk(0))};
-    l = 1.0;
-    ${each(L.HV, (d) => `o${d} = ${bv(0)(d)};`, '\n    ')}
-    ${steps('0u', 1)}
-  }
-  for (var jb = 8u; jb <= ${t0}; jb += 8u) {
-    ${load('jb')}
-    ${steps('jb', 0)}
+  return `${softmaxInit(L)}
+  for (var jb = 0u; jb <= ${t0}; jb += 8u) {
+    let kr = ${clamp('jb + lane')};
+    ${each(L.HV, (d) => `let kl${d} = ${key('kr', d)};\n    let vl${d} = ${val('kr', d)};`, '\n    ')}
+    ${each(8, (u) => softmaxStep(L, (d) => `subgroupBroadcast(kl${d}, ${u}u)`, (d) => `subgroupBroadcast(vl${d}, ${u}u)`, `jb + ${u}u <= t`, '    '), '\n    ')}
   }`;
 }
 
