@@ -42,7 +42,7 @@ async function gpuLossAndGrads(rt: Runtime, model: GPT, cfg: GPTConfig, B: numbe
   crossEntropy(rt, { logits, targets: rt.upload(d.targets, [B * T], 'u32'), weights: rt.upload(d.weights), losses, dlogits, scale: 1 / d.wsum });
   model.zeroGrad();
   model.backward(dlogits);
-  const loss = (await rt.read(losses)).reduce((a, b) => a + b, 0);
+  const loss = Array.from(await rt.read(losses)).reduce((a, b) => a + b, 0);
   return { loss, logits: await rt.read(logits), grads: await rt.read(model.grads) };
 }
 
@@ -70,7 +70,7 @@ for (const [label, cfg, B, T] of configs) {
       const d = batch(cfg, B, T, 5);
       const got = await gpuLossAndGrads(rt, model, cfg, B, T, d);
       const ref = lossAndGrads(cfg, model.layout, init, d.tokens, d.targets, d.weights, B, T);
-      const maxAbs = (x: ArrayLike<number>) => Array.prototype.reduce.call(x, (m: number, v: any) => Math.max(m, Math.abs(v)), 0) as number;
+      const maxAbs = (x: ArrayLike<number>) => Array.from(x).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
       compareTensor(got.logits, ref.logits, tol(cfg, B * T, maxAbs(ref.logits)), 'logits');
       assert.ok(Math.abs(got.loss - ref.loss) <= tol(cfg, B * T, ref.loss), `loss ${got.loss} vs ${ref.loss}`);
       for (const p of model.layout.params) {
