@@ -1,0 +1,86 @@
+// Supervised fine-tuning on generated solutions with the answer-only loss mask. Platform-neutral:
+// Node's run.ts and the browser page drive it through hooks.
+import { crossEntropy } from '../kernels/loss.js';
+import type { Tensor } from '../kernels/runtime.js';
+import type { GPT } from '../model/gpt.js';
+import { generate, sampler, type TaskConfig } from '../verify/index.js';
+import { sftBatch, sftPositions } from './data.js';
+import { greedyAccuracy } from './evaluate.js';
+import { learningRate } from './schedule.js';
+
+export interface SftOptions {
+  task: TaskConfig;
+  steps: number;
+  batchSize: number;
+  learningRate: number;
+  warmupSteps: number;
+  seed: number;
+  /** Greedy held-out accuracy every this many steps (0: only at the end) on evalProblems problems. */
+  evalEvery: number;
+  evalProblems: number;
+}
+
+export interface SftStepMetrics { step: number; loss: number; lr: number; tokens: number; ms: number }
+export interface SftEvalMetrics { step: number; heldoutAccuracy: number; problems: number }
+
+export interface SftHooks {
+  onStep?(m: SftStepMetrics): void | Promise<void>;
+  onEval?(m: SftEvalMetrics): void | Promise<void>;
+  /** Checked between steps: return true to stop early (e.g. Ctrl-C). */
+  shouldStop?(): boolean;
+}
+
+export async function trainSft(model: GPT, o: SftOptions, hooks: SftHooks = {}): Promise<{ steps: number; finalAccuracy: number; lastLoss: number }> {
+  const { rt } = model;
+  const T = sftPositions(o.task);
+  const B = o.batchSize;
+  const next = sampler(o.task, { seed: o.seed, split: 'train' });
+  // A held-out seed stream disjoint from training by construction (verify's split rule).
+  const heldout = generate(o.task, { seed: o.seed + 1, split: 'heldout', count: o.evalProblems, unique: true });
+  const targets = rt.empty([B * T], 'u32', 'sft targets');
+  const weights = rt.empty([B * T], 'f32', 'sft weights');
+  const losses = rt.empty([B * T], 'f32', 'sft losses');
+  let lastLoss = NaN, done = 0, acc = NaN;
+  try {
+    for (let step = 1; step <= o.steps; step++) {
+      if (hooks.shouldStop?.()) break;
+      const t0 = performance.now();
+      const batch = sftBatch(Array.from({ length: B }, next), T);
+      rt.write(model.tokensFor(B, T), batch.tokens);
+      rt.write(targets, batch.targets);
+      rt.write(weights, batch.weights);
+      const lr = learningRate(step, o.steps, o.learningRate, o.warmupSteps);
+      lastLoss = await sftStep(model, B, T, targets, weights, losses, 1 / batch.count, lr, step);
+      done = step;
+      await hooks.onStep?.({ step, loss: lastLoss, lr, tokens: batch.count, ms: performance.now() - t0 });
+      if (o.evalEvery > 0 && step % o.evalEvery === 0 && step < o.steps) {
+        acc = await greedyAccuracy(model, o.task, heldout);
+        await hooks.onEval?.({ step, heldoutAccuracy: acc, problems: heldout.length });
+      }
+    }
+    acc = await greedyAccuracy(model, o.task, heldout);
+    await hooks.onEval?.({ step: done, heldoutAccuracy: acc, problems: heldout.length });
+  } finally {
+    for (const t of [targets, weights, losses]) t.buffer.destroy();
+  }
+  return { steps: done, finalAccuracy: acc, lastLoss };
+}
+
+/** One step: forward, masked cross-entropy, backward, AdamW; returns the loss (one readback). */
+export async function sftStep(model: GPT, B: number, T: number, targets: Tensor, weights: Tensor, losses: Tensor, scale: number, lr: number, step: number): Promise<number> {
+  const { rt } = model;
+  rt.phase = 'forward';
+  const logits = model.forward(B, T);
+  const dlogits = model.dlogitsBuffer();
+  crossEntropy(rt, { logits, targets, weights, losses, dlogits, scale });
+  rt.phase = 'backward';
+  model.zeroGrad();
+  model.backward(dlogits);
+  rt.phase = 'optimizer';
+  model.step(lr, step);
+  rt.phase = 'default';
+  const l = await rt.readF32(losses);
+  let sum = 0;
+  for (let i = 0; i < l.length; i++) sum += l[i];
+  return sum;
+}
