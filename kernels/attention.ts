@@ -1,6 +1,6 @@
 import type { Runtime, Tensor } from './runtime.js';
 import {
-  backwardKeysWGSL, backwardQueriesWGSL, decodeWGSL, forwardWGSL, prefillWGSL, rowMaskWGSL, type SaveMode,
+  backwardDWGSL, backwardKeysWGSL, backwardQueriesWGSL, decodeWGSL, forwardWGSL, prefillWGSL, rowMaskWGSL, type SaveMode,
 } from './attention.wgsl.js';
 
 export type { SaveMode } from './attention.wgsl.js';
@@ -85,9 +85,9 @@ export function attentionForward(
   checkSize('attentionForward', 'qkv', a.qkv, [B, T, 3 * C]);
   checkSize('attentionForward', 'out', a.out, [B, T, C]);
   if (a.saved) checkSize('attentionForward', `saved (${mode})`, a.saved, savedShape(a, mode));
-  const k = rt.kernel({ name: 'attn_fwd', code: forwardWGSL({ H, hd }, a.saved ? mode : null, R, sub) });
+  const k = rt.kernel({ name: 'attn_fwd', code: forwardWGSL(hd, a.saved ? mode : null, R, sub) });
   rt.dispatch(k, {
-    params: [T],
+    params: [H, T],
     fparams: [1 / Math.sqrt(hd)],
     tensors: a.saved ? [a.qkv, a.out, a.saved] : [a.qkv, a.out],
     groups: [Math.ceil(T / R), B * H],
@@ -172,20 +172,27 @@ export function attentionBackward(
   const dS = scratch(rt, 'dS', B * H * T * T, 'f32');
   const scale = 1 / Math.sqrt(hd);
 
-  const keys = rt.kernel({ name: 'attn_bwd_kv', code: backwardKeysWGSL({ H, hd }, mode, !!rows, R, sub) });
+  const rowD = scratch(rt, 'D', B * H * T, 'f32');
+  rt.dispatch(rt.kernel({ name: 'attn_bwd_d', code: backwardDWGSL(hd, !!rows) }), {
+    params: [H, B * T, T],
+    tensors: [a.out, a.dout, rowD, ...(rows ? [rows.mask] : [])],
+    groups: [Math.ceil((B * T * H) / 64)],
+    flops: H * 2 * hd * nRows,
+  });
+  const keys = rt.kernel({ name: 'attn_bwd_kv', code: backwardKeysWGSL(hd, mode, !!rows, R, sub) });
   rt.dispatch(keys, {
-    params: [T],
+    params: [H, T],
     fparams: [scale],
-    tensors: [a.qkv, a.out, a.dout, a.saved, a.dqkv, dS, ...(rows ? [rows.mask] : [])],
+    tensors: [a.qkv, rowD, a.dout, a.saved, a.dqkv, dS, ...(rows ? [rows.mask] : [])],
     groups: [Math.ceil(T / R), B * H],
-    // dout·v, dk and dv per pair, dout·y per row (the recomputed q·k is not useful work)
-    flops: H * (6 * hd * pairs + 2 * hd * nRows),
+    // dout·v, dk and dv per pair (the recomputed q·k is not useful work)
+    flops: H * 6 * hd * pairs,
   });
   // the sparse list mixes sequences within a subgroup, so it takes the portable kernel
   const qR = rows && sub ? 8 : R;
-  const queries = rt.kernel({ name: 'attn_bwd_q', code: backwardQueriesWGSL({ H, hd }, !!rows, qR, sub && !rows) });
+  const queries = rt.kernel({ name: 'attn_bwd_q', code: backwardQueriesWGSL(hd, !!rows, qR, sub && !rows) });
   rt.dispatch(queries, {
-    params: [T, rows ? rows.count : 0, B * T],
+    params: [H, T, rows ? rows.count : 0, B * T],
     fparams: [scale],
     tensors: [a.qkv, dS, a.dqkv, ...(rows ? [rows.list] : [])],
     groups: rows ? [Math.ceil(rows.count / qR), H] : [Math.ceil(T / qR), B * H],
@@ -215,8 +222,8 @@ export function attentionPrefill(rt: Runtime, a: { qkv: Tensor; cache: KVCache; 
   const { B, H, hd, Tmax } = a.cache;
   if (!(a.T >= 1 && a.T <= Tmax)) throw new Error(`attentionPrefill: T is ${a.T}; the cache holds 1..${Tmax} positions`);
   checkSize('attentionPrefill', 'qkv', a.qkv, [B, a.T, 3 * H * hd]);
-  rt.dispatch(rt.kernel({ name: 'attn_prefill', code: prefillWGSL({ H, hd }) }), {
-    params: [B, a.T, Tmax],
+  rt.dispatch(rt.kernel({ name: 'attn_prefill', code: prefillWGSL(hd) }), {
+    params: [H, B, a.T, Tmax],
     tensors: [a.qkv, a.cache.k, a.cache.v],
     groups: [Math.ceil((B * a.T * H) / 64)],
   });
@@ -258,9 +265,9 @@ export function attentionDecode(
   }
   // lanes hold different sequences: nothing to share, so decode is always the portable kernel
   const R = tuning(rt, { ...a, subgroups: false }).R;
-  const k = rt.kernel({ name: 'attn_decode', code: decodeWGSL({ H, hd }, !!posT, R) });
+  const k = rt.kernel({ name: 'attn_decode', code: decodeWGSL(hd, !!posT, R) });
   rt.dispatch(k, {
-    params: [B, Tmax, typeof a.pos === 'number' ? a.pos : 0],
+    params: [H, B, Tmax, typeof a.pos === 'number' ? a.pos : 0],
     fparams: [1 / Math.sqrt(hd)],
     tensors: [a.qkv, a.cache.k, a.cache.v, a.out, ...(posT ? [posT] : [])],
     groups: [Math.ceil((B * H) / R)],

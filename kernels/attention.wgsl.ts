@@ -17,11 +17,6 @@
 // from one shared text (`softmaxStep`), so the KV-cache decode step computes bit for bit what the
 // full forward computes for the same row. Masked steps are exact no-ops (factor 1, weight 0).
 
-export interface AttnShape {
-  H: number;
-  hd: number;
-}
-
 /** What the forward keeps for the backward: per-row logsumexp (recompute P) or P itself. */
 export type SaveMode = 'lse' | 'att';
 
@@ -34,18 +29,21 @@ interface Layout {
   consts: string;
 }
 
-export function layout(s: AttnShape): Layout {
-  const W = s.hd % 4 === 0 ? 4 : s.hd % 2 === 0 ? 2 : 1;
+export function layout(hd: number): Layout {
+  const W = hd % 4 === 0 ? 4 : hd % 2 === 0 ? 2 : 1;
   const V = W === 1 ? 'f32' : `vec${W}<f32>`;
-  const HV = s.hd / W, CV = (s.H * s.hd) / W;
-  // C3 = one qkv row, CV = one y row (= the offset from q to k to v), in elements of V
-  const consts = `const H = ${s.H}u;\nconst HV = ${HV}u;\nconst CV = ${CV}u;\nconst C3 = ${3 * CV}u;`;
+  const HV = hd / W;
+  const consts = `const HV = ${HV}u;`;
   return { W, V, HV, consts };
 }
 
 // Every subgroupBroadcast here sits in control flow that depends only on workgroup-uniform values
 // (loop counters, T, broadcast results), which WGSL's analysis cannot see through.
 const SUBGROUPS = 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);';
+
+// H is a uniform, not baked, so one pipeline per head_dim serves every head count.
+// C3 = one qkv row, CV = one y row (= the offset from q to k to v), in elements of V.
+const DIMS = 'let H = p.H;\n  let CV = H * HV;\n  let C3 = 3u * CV;';
 
 const each = (n: number, f: (d: number) => string, sep = '\n  ') => Array.from({ length: n }, (_, d) => f(d)).join(sep);
 
@@ -101,8 +99,8 @@ function attendRowSubgroup(
 
 /** Forward: y, plus lse [B,H,T] or att [B,H,T,T] when `save` is set. Grid (⌈T/R⌉, B·H). With `sub`,
  * R must be 8 and a workgroup must be one subgroup (see attendRowSubgroup). */
-export function forwardWGSL(s: AttnShape, save: SaveMode | null, R: number, sub = false): string {
-  const L = layout(s);
+export function forwardWGSL(hd: number, save: SaveMode | null, R: number, sub = false): string {
+  const L = layout(hd);
   const key = (j: string, d: number) => `qkv[ko + ${j} * C3 + ${d}u]`;
   const val = (j: string, d: number) => `qkv[ko + CV + ${j} * C3 + ${d}u]`;
   const walk = sub
@@ -125,7 +123,7 @@ export function forwardWGSL(s: AttnShape, save: SaveMode | null, R: number, sub 
   return /* wgsl */ `${sub ? SUBGROUPS : ''}
 ${L.consts}
 const R = ${R}u;
-struct P { T: u32, scale: f32 }
+struct P { H: u32, T: u32, scale: f32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> qkv: array<${L.V}>;
 @group(0) @binding(2) var<storage, read_write> y: array<${L.V}>;
@@ -133,6 +131,7 @@ ${save ? '@group(0) @binding(3) var<storage, read_write> saved: array<f32>;' : '
 
 @compute @workgroup_size(${R})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(${sub ? 'subgroup_invocation_id' : 'local_invocation_index'}) lane: u32) {
+  ${DIMS}
   let T = p.T;
   let bh = wg.y;
   let h = bh % H;
@@ -154,16 +153,43 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(${sub ? 'subgroup_invocation_
 }`;
 }
 
+/** Backward, pass 0: D[b,h,t] = dout_t·y_t per head (what softmax's backward subtracts), once per
+ * row rather than once per key chunk in pass 1. With `sparse`, unlisted rows are skipped. */
+export function backwardDWGSL(hd: number, sparse: boolean): string {
+  const L = layout(hd);
+  return /* wgsl */ `
+${L.consts}
+struct P { H: u32, BT: u32, T: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> y: array<${L.V}>;
+@group(0) @binding(2) var<storage, read> dout: array<${L.V}>;
+@group(0) @binding(3) var<storage, read_write> rowD: array<f32>;
+${sparse ? '@group(0) @binding(4) var<storage, read> mask: array<u32>;' : ''}
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  ${DIMS}
+  let n = gid.x;   // (b·T + t)·H + h: consecutive lanes read consecutive heads of one row
+  if (n >= p.BT * H) { return; }
+  let r = n / H;
+  let h = n % H;
+  ${sparse ? 'if (mask[r] == 0u) { return; }' : ''}
+  let o = r * CV + h * HV;
+  let t = r % p.T;
+  rowD[((r - t) * H + h * p.T) + t] = ${dotRow(L, (d) => `dout[o + ${d}u]`, (d) => `y[o + ${d}u]`)};
+}`;
+}
+
 /**
  * Backward, pass 1, one invocation per key row j: dk_j, dv_j and dS[b,h,i,j] = P_ij·(dO_i·v_j − D_i)
  * for every query row i ≥ j, in increasing i (a fixed order: deterministic without atomics), with
- * D_i = dO_i·y_i. P is recomputed from lse, or read from att. With `sparse`, unlisted query rows
+ * D_i = dO_i·y_i from backwardDWGSL. P is recomputed from lse, or read from att. With `sparse`, unlisted query rows
  * (mask 0) are skipped and this pass also zeroes their dq. Grid (⌈T/R⌉, B·H). With `sub` (R = 8,
  * one subgroup per workgroup), lane u loads query row ib+u of each block of 8 and the others take
  * it by subgroupBroadcast, as in the forward.
  */
-export function backwardKeysWGSL(s: AttnShape, save: SaveMode, sparse: boolean, R: number, sub = false): string {
-  const L = layout(s);
+export function backwardKeysWGSL(hd: number, save: SaveMode, sparse: boolean, R: number, sub = false): string {
+  const L = layout(hd);
   const zero = `${L.V}()`;
   // the work of query row i on this lane's key row j, from q_i in qb.., dout_i in gb.., D_i and lse_i
   const body = (i: string, D: string, lse: string, ind: string) => `${save === 'lse'
@@ -180,7 +206,7 @@ ${ind}if (j < T) { dS[(bh * T + ${i}) * T + j] = ds; }`;
     let qo = (seq + il) * C3 + h * HV;
     let go = (seq + il) * CV + h * HV;
     ${each(L.HV, (d) => `let ql${d} = qkv[qo + ${d}u];\n    let gl${d} = dout[go + ${d}u];`, '\n    ')}
-    let Dl = ${dotRow(L, (d) => `gl${d}`, (d) => `y[go + ${d}u]`)};
+    let Dl = rowD[bh * T + il];
     ${save === 'lse' ? 'let lsel = saved[bh * T + il];' : ''}
     ${sparse ? 'let ml = mask[seq + il];' : ''}
     ${each(8, (u) => `if (ib + ${u}u < T${sparse ? ` && subgroupBroadcast(ml, ${u}u) != 0u` : ''}) {
@@ -193,16 +219,16 @@ ${ind}if (j < T) { dS[(bh * T + ${i}) * T + j] = ds; }`;
     let qo = (seq + i) * C3 + h * HV;
     let go = (seq + i) * CV + h * HV;
     ${each(L.HV, (d) => `let qb${d} = qkv[qo + ${d}u];\n    let gb${d} = dout[go + ${d}u];`, '\n    ')}
-    let D = ${dotRow(L, (d) => `gb${d}`, (d) => `y[go + ${d}u]`)};
+    let D = rowD[bh * T + i];
     ${body('i', 'D', 'saved[bh * T + i]', '    ')}
   }`;
   return /* wgsl */ `${sub ? SUBGROUPS : ''}
 ${L.consts}
 const R = ${R}u;
-struct P { T: u32, scale: f32 }
+struct P { H: u32, T: u32, scale: f32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> qkv: array<${L.V}>;
-@group(0) @binding(2) var<storage, read> y: array<${L.V}>;
+@group(0) @binding(2) var<storage, read> rowD: array<f32>;
 @group(0) @binding(3) var<storage, read> dout: array<${L.V}>;
 @group(0) @binding(4) var<storage, read> saved: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dqkv: array<${L.V}>;
@@ -211,6 +237,7 @@ ${sparse ? '@group(0) @binding(7) var<storage, read> mask: array<u32>;' : ''}
 
 @compute @workgroup_size(${R})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(${sub ? 'subgroup_invocation_id' : 'local_invocation_index'}) lane: u32) {
+  ${DIMS}
   let T = p.T;
   let bh = wg.y;
   let h = bh % H;
@@ -235,8 +262,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(${sub ? 'subgroup_invocation_
  * of one (b, h) per workgroup, grid (⌈T/R⌉, B·H). Sparse: one listed row per invocation, grid
  * (⌈count/R⌉, H); a row listed twice is computed twice, identically.
  */
-export function backwardQueriesWGSL(s: AttnShape, sparse: boolean, R: number, sub = false): string {
-  const L = layout(s);
+export function backwardQueriesWGSL(hd: number, sparse: boolean, R: number, sub = false): string {
+  const L = layout(hd);
   if (sub && sparse) throw new Error('backwardQueriesWGSL: the subgroup variant is dense only');
   const head = sparse
     ? `let n = wg.x * R + lane;
@@ -274,7 +301,7 @@ export function backwardQueriesWGSL(s: AttnShape, sparse: boolean, R: number, su
   return /* wgsl */ `${sub ? SUBGROUPS : ''}
 ${L.consts}
 const R = ${R}u;
-struct P { T: u32, count: u32, BT: u32, scale: f32 }
+struct P { H: u32, T: u32, count: u32, BT: u32, scale: f32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> qkv: array<${L.V}>;
 @group(0) @binding(2) var<storage, read> dS: array<f32>;
@@ -283,6 +310,7 @@ ${sparse ? '@group(0) @binding(4) var<storage, read> list: array<u32>;' : ''}
 
 @compute @workgroup_size(${R})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(${sub ? 'subgroup_invocation_id' : 'local_invocation_index'}) lane: u32) {
+  ${DIMS}
   let T = p.T;
   ${head}
   ${each(L.HV, (d) => `var dq${d} = ${L.V}();`)}
@@ -314,11 +342,11 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
  * [B, H, Tmax, hd] and attends to positions 0..pos_b with the forward's exact arithmetic. Positions
  * come from a uniform (all equal) or a u32 buffer [B]; a position ≥ Tmax leaves y untouched.
  */
-export function decodeWGSL(s: AttnShape, perSeq: boolean, R: number): string {
-  const L = layout(s);
+export function decodeWGSL(hd: number, perSeq: boolean, R: number): string {
+  const L = layout(hd);
   return /* wgsl */ `
 ${L.consts}
-struct P { B: u32, Tmax: u32, pos: u32, scale: f32 }
+struct P { H: u32, B: u32, Tmax: u32, pos: u32, scale: f32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> qkv: array<${L.V}>;
 @group(0) @binding(2) var<storage, read_write> kc: array<${L.V}>;
@@ -328,6 +356,7 @@ ${perSeq ? '@group(0) @binding(5) var<storage, read> posOf: array<u32>;' : ''}
 
 @compute @workgroup_size(${R})
 fn main(@builtin(global_invocation_id) gid: vec3u) {
+  ${DIMS}
   let bh = gid.x;
   if (bh >= p.B * H) { return; }
   let b = bh / H;
@@ -346,11 +375,11 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 }
 
 /** Copies k, v of positions 0..T−1 from qkv [B, T, 3C] into the cache [B, H, Tmax, hd]. */
-export function prefillWGSL(s: AttnShape): string {
-  const L = layout(s);
+export function prefillWGSL(hd: number): string {
+  const L = layout(hd);
   return /* wgsl */ `
 ${L.consts}
-struct P { B: u32, T: u32, Tmax: u32 }
+struct P { H: u32, B: u32, T: u32, Tmax: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> qkv: array<${L.V}>;
 @group(0) @binding(2) var<storage, read_write> kc: array<${L.V}>;
@@ -358,6 +387,7 @@ struct P { B: u32, T: u32, Tmax: u32 }
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
+  ${DIMS}
   let n = gid.x;
   if (n >= p.B * p.T * H) { return; }
   let h = n % H;
