@@ -4,11 +4,16 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { TASK_NAMES, maxLengths, type TaskConfig } from '../verify/index.js';
 import type { GPTConfig } from '../model/config.js';
 import { validateConfig } from '../model/config.js';
-import { DEFAULT_SFT, DEFAULT_SFT_MODEL } from './defaults.js';
+import { DEFAULT_PASS_K, DEFAULT_SFT, DEFAULT_SFT_MODEL } from './defaults.js';
 import type { SftOptions } from './sft.js';
+import type { RlOptions } from './rl.js';
+import { DEFAULT_RL } from './defaults.js';
 
 export interface RunOptions {
   stage: 'sft' | 'all';
+  rl: RlOptions;
+  /** held-out pass@k: samples per problem, problems, temperature */
+  passK: { samples: number; problems: number; temperature: number };
   task: TaskConfig;
   model: GPTConfig;
   sft: SftOptions;
@@ -25,6 +30,17 @@ const int = (name: string, min: number) => (v: string) => {
   if (n < min) throw new InvalidArgumentError(`${name} must be ≥ ${min}, got ${n}`);
   return n;
 };
+const unit = (name: string, lo: 'open' | 'closed') => (v: string) => {
+  const n = Number(v);
+  const ok = v.trim() !== '' && Number.isFinite(n) && (lo === 'open' ? n > 0 : n >= 0) && n <= 1;
+  if (!ok) throw new InvalidArgumentError(`${name} must be in ${lo === 'open' ? '(0, 1]' : '[0, 1]'}, got "${v}"`);
+  return n;
+};
+const nonNegative = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number ≥ 0, got "${v}"`);
+  return n;
+};
 const positive = (name: string) => (v: string) => {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number, got "${v}"`);
@@ -32,7 +48,7 @@ const positive = (name: string) => (v: string) => {
 };
 
 export function buildCli(): Command {
-  const d = DEFAULT_SFT, m = DEFAULT_SFT_MODEL;
+  const d = DEFAULT_SFT, m = DEFAULT_SFT_MODEL, r = DEFAULT_RL;
   return new Command('train/run.ts')
     .description('forkgrad: supervised warm start, then RL with verifiable rewards on arithmetic tasks, on WebGPU.')
     .addOption(new Option('--stage <stage>', 'what to run').choices(['sft', 'all']).default('all'))
@@ -54,6 +70,29 @@ export function buildCli(): Command {
     .option('--warmup_steps <n>', 'linear warm-up steps', int('--warmup_steps', 0), d.warmupSteps)
     .option('--eval_every <n>', 'held-out greedy accuracy every n steps (0: at the end only)', int('--eval_every', 0), d.evalEvery)
     .option('--eval_problems <n>', 'held-out problems', int('--eval_problems', 1), d.evalProblems)
+    // RL (names as in TRL's GRPOConfig where it has one)
+    .option('--max_steps <n>', 'RL steps', int('--max_steps', 0), r.maxSteps)
+    .option('--num_prompts <n>', 'prompts per RL step', int('--num_prompts', 1), r.numPrompts)
+    .option('--num_generations <n>', 'samples per prompt (the GRPO group)', int('--num_generations', 2), r.numGenerations)
+    .option('--learning_rate <x>', 'RL learning rate', positive('--learning_rate'), r.learningRate)
+    .option('--temperature <x>', 'rollout temperature (logits are divided by it in the loss too)', positive('--temperature'), r.temperature)
+    .option('--fork_temperature <x>', 'dual temperature: sample positions with entropy ≥ --fork_threshold at this temperature (0 = off)', nonNegative('--fork_temperature'), r.forkTemperature)
+    .option('--fork_threshold <x>', 'forking-token entropy threshold in nats', nonNegative('--fork_threshold'), r.forkThreshold)
+    .option('--epsilon <x>', 'lower clip range (ratio ≥ 1 − epsilon)', unit('--epsilon', 'closed'), r.epsilon)
+    .option('--epsilon_high <x>', 'upper clip range (ratio ≤ 1 + epsilon_high)', nonNegative('--epsilon_high'), r.epsilonHigh)
+    .option('--top_entropy_quantile <x>', 'ρ: train on this share of response tokens, highest entropy first (1 = all)', unit('--top_entropy_quantile', 'open'), r.topEntropyQuantile)
+    .addOption(new Option('--selection <which>', 'top: the highest-entropy ρ; bottom: the lowest 1 − ρ (ablation)').choices(['top', 'bottom']).default(r.selection))
+    .addOption(new Option('--sparse_backward <mode>', 'exact: skip rows with provably zero gradient; forkOnly: every layer on the selected rows only (approximate); dense: the full masked backward').choices(['exact', 'forkOnly', 'dense']).default(r.backward))
+    .addOption(new Option('--loss_normalization <how>', 'official: mean over selected tokens; trl: sum over selected / all response tokens').choices(['official', 'trl']).default(r.lossNormalization))
+    .addOption(new Option('--advantage <kind>', 'grpo: (r − mean)/(std + ε); drgrpo: r − mean').choices(['grpo', 'drgrpo']).default(r.advantage))
+    .option('--entropy_shaping', 'add min(alpha·H, |A|/kappa) to each token advantage (Cheng et al.)', r.entropyShaping)
+    .option('--alpha <x>', 'entropy shaping α', nonNegative('--alpha'), r.alpha)
+    .option('--kappa <x>', 'entropy shaping κ', positive('--kappa'), r.kappa)
+    .option('--dynamic_sampling', 'DAPO: replace groups whose rewards are all equal with fresh prompts', r.dynamicSampling)
+    .option('--log_grad_cosine', 'with forkOnly: log the cosine to the exact gradient each step (one extra backward)', r.logGradCosine)
+    .option('--rl_eval_every <n>', 'held-out greedy accuracy every n RL steps (0: at the end only)', int('--rl_eval_every', 0), r.evalEvery)
+    .option('--pass_k_samples <n>', 'samples per held-out problem for pass@k', int('--pass_k_samples', 1), DEFAULT_PASS_K.samples)
+    .option('--pass_k_problems <n>', 'held-out problems for pass@k', int('--pass_k_problems', 1), DEFAULT_PASS_K.problems)
     .exitOverride()
     .configureOutput({ writeErr: () => {} });
 }
@@ -77,8 +116,21 @@ export function parseRunOptions(argv: string[]): RunOptions {
   }
   const need = maxLengths(task).sequence;
   if (model.contextLength < need) throw new Error(`--context_length ${model.contextLength} is shorter than the ${need} positions ${task.task} needs; pass --context_length ${need} or more`);
+  const rl: RlOptions = {
+    ...DEFAULT_RL, task, seed: o.seed,
+    maxSteps: o.max_steps, numPrompts: o.num_prompts, numGenerations: o.num_generations, learningRate: o.learning_rate,
+    temperature: o.temperature, forkTemperature: o.fork_temperature, forkThreshold: o.fork_threshold,
+    epsilon: o.epsilon, epsilonHigh: o.epsilon_high, topEntropyQuantile: o.top_entropy_quantile, selection: o.selection,
+    backward: o.sparse_backward, lossNormalization: o.loss_normalization, advantage: o.advantage,
+    entropyShaping: !!o.entropy_shaping, alpha: o.alpha, kappa: o.kappa, dynamicSampling: !!o.dynamic_sampling,
+    logGradCosine: !!o.log_grad_cosine, evalEvery: o.rl_eval_every, evalProblems: o.eval_problems,
+  };
+  if (rl.logGradCosine && rl.backward !== 'forkOnly') throw new Error('--log_grad_cosine compares fork-only with exact gradients; it needs --sparse_backward forkOnly');
+  if (o.pass_k_samples < 64) throw new Error(`--pass_k_samples ${o.pass_k_samples} is below 64; pass@k is reported for k up to 64`);
   return {
     stage: o.stage,
+    rl,
+    passK: { samples: o.pass_k_samples, problems: o.pass_k_problems, temperature: o.temperature },
     task,
     model,
     sft: { task, steps: o.sft_steps, batchSize: o.sft_batch_size, learningRate: o.sft_learning_rate, warmupSteps: o.warmup_steps, seed: o.seed, evalEvery: o.eval_every, evalProblems: o.eval_problems },

@@ -3,6 +3,7 @@
 import type { GPTConfig } from '../model/config.js';
 import { VOCAB_SIZE } from '../verify/index.js';
 import type { SftOptions } from './sft.js';
+import type { RlOptions } from './rl.js';
 
 export const DEFAULT_SFT_MODEL: GPTConfig = { nLayer: 2, nHead: 4, dModel: 64, contextLength: 32, vocabSize: VOCAB_SIZE, tiedHead: true };
 
@@ -16,3 +17,32 @@ export const DEFAULT_SFT: SftOptions = {
   evalEvery: 500,
   evalProblems: 1000,
 };
+
+export const DEFAULT_RL: RlOptions = {
+  task: DEFAULT_SFT.task,
+  maxSteps: 100,
+  numPrompts: 16,
+  numGenerations: 8,
+  learningRate: 1e-3,
+  temperature: 1,
+  forkTemperature: 0,
+  forkThreshold: 0.672,
+  epsilon: 0.2,
+  epsilonHigh: 0.28,
+  topEntropyQuantile: 0.2,
+  selection: 'top',
+  backward: 'exact',
+  lossNormalization: 'official',
+  advantage: 'grpo',
+  entropyShaping: false,
+  alpha: 0.4,
+  kappa: 2,
+  dynamicSampling: false,
+  logGradCosine: false,
+  seed: DEFAULT_SFT.seed,
+  evalEvery: 25,
+  evalProblems: 1000,
+};
+
+/** Held-out pass@k: samples per problem (≥ 64 for k up to 64) and problems. */
+export const DEFAULT_PASS_K = { samples: 64, problems: 200 };

@@ -1,0 +1,352 @@
+// RL with verifiable rewards (GRPO/DAPO-style) with forking-token selection. Platform-neutral:
+// run.ts (Node) and the web page drive it through hooks.
+//
+// One step: P prompts × G samples rolled out on the GPU → exact-verifier rewards → group
+// advantages → training forward on the rollouts → per-token entropy of the current policy → top-ρ
+// rows selected on the GPU → fused clipped PG loss writes dlogits for those rows only → backward
+// (dense, exact-sparse or fork-only) → AdamW. FLOPs and GPU time are attributed per phase.
+import { attentionRows } from '../kernels/attention.js';
+import { pgLoss, tokenEntropy } from '../kernels/pgloss.js';
+import type { Runtime, Tensor } from '../kernels/runtime.js';
+import { selectRows, selectedCount, type SelectMode } from '../kernels/select.js';
+import { Decoder } from '../model/generate.js';
+import type { GPT } from '../model/gpt.js';
+export type BackwardMode = 'dense' | 'exact' | 'forkOnly'; // TODO: from model/gpt.ts once the sparse backward lands
+import { EOS, PAD, TOKENS, encodeExample, generate, maxLengths, sampler, verifyTokens, type Problem, type TaskConfig } from '../verify/index.js';
+import { greedyAccuracy } from './evaluate.js';
+import { groupAdvantages } from './metrics.js';
+
+/** The forking threshold of Wang et al. (nats): tokens at or above it are "forking". */
+export const FORK_THRESHOLD = 0.672;
+
+export interface RlOptions {
+  task: TaskConfig;
+  maxSteps: number;
+  /** prompts per step (P) */
+  numPrompts: number;
+  /** samples per prompt (G, TRL's num_generations) */
+  numGenerations: number;
+  learningRate: number;
+  temperature: number;
+  /** dual temperature for rollouts (0 = off): positions with entropy ≥ forkThreshold sample at it */
+  forkTemperature: number;
+  forkThreshold: number;
+  /** DAPO clip range [1 − epsilon, 1 + epsilonHigh] */
+  epsilon: number;
+  epsilonHigh: number;
+  /** ρ: the share of response tokens trained on (1 = all) */
+  topEntropyQuantile: number;
+  selection: SelectMode;
+  backward: BackwardMode;
+  /** 'official' averages the loss over the selected tokens (80/20 code), 'trl' over all response tokens */
+  lossNormalization: 'official' | 'trl';
+  /** 'grpo': (r − mean)/(std + ε); 'drgrpo': r − mean */
+  advantage: 'grpo' | 'drgrpo';
+  entropyShaping: boolean;
+  alpha: number;
+  kappa: number;
+  /** DAPO dynamic sampling: replace groups whose rewards are all equal with fresh prompts (up to 3 rounds) */
+  dynamicSampling: boolean;
+  /** log the cosine between fork-only and exact gradients each step (costs one extra backward) */
+  logGradCosine: boolean;
+  seed: number;
+  evalEvery: number;
+  evalProblems: number;
+}
+
+export interface RlStepMetrics {
+  stage: 'rl';
+  step: number;
+  reward: number;
+  accuracy: number;
+  loss: number;
+  entropyMean: number;
+  selected: number;
+  responseTokens: number;
+  zeroSignalGroups: number;
+  clipFraction: number;
+  gradCosine: number | null;
+  flops: Record<Phase, number>;
+  ms: Record<Phase, number>;
+  entropyHistogram: { edges: number[]; counts: number[]; threshold: number };
+  /** a few rollouts for display: text, per-character entropy, selected mask, correct */
+  samples: { prompt: string; answer: string; entropy: number[]; selected: boolean[]; correct: boolean }[];
+}
+
+export type Phase = 'rollout' | 'forward' | 'backward' | 'optimizer';
+export const PHASES: Phase[] = ['rollout', 'forward', 'backward', 'optimizer'];
+
+export interface RlHooks {
+  onStep?(m: RlStepMetrics): void | Promise<void>;
+  onEval?(m: { stage: 'eval'; step: number; greedyAccuracy: number; problems: number }): void | Promise<void>;
+  shouldStop?(): boolean;
+}
+
+interface Rollout {
+  problems: Problem[];
+  tokens: Uint32Array; // [B, L]
+  logprob: Float32Array;
+  entropy: Float32Array;
+  promptLength: number[];
+  /** column one past each sample's last response token (EOS included) */
+  end: number[];
+  rewards: number[];
+  correct: boolean[];
+  L: number;
+}
+
+/** Entropy histogram bins (nats): fine near 0, where most tokens sit. */
+function histogram(xs: number[], threshold: number) {
+  const edges = [0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.672, 0.8, 1.0, 1.25, 1.5, 2, 2.5, 3.2];
+  const counts = new Array(edges.length - 1).fill(0);
+  for (const x of xs) {
+    let i = edges.findIndex((e, j) => j > 0 && x < e) - 1;
+    if (i < 0) i = counts.length - 1;
+    counts[i]++;
+  }
+  return { edges, counts, threshold };
+}
+
+export class RlTrainer {
+  private decoder: Decoder;
+  private next: () => Problem;
+  private heldout: Problem[];
+  private L: number;
+  private step = 0;
+
+  constructor(private model: GPT, readonly o: RlOptions) {
+    this.L = Math.min(model.cfg.contextLength, maxLengths(o.task).sequence + 2);
+    this.decoder = new Decoder(model, o.numPrompts * o.numGenerations, this.L);
+    this.next = sampler(o.task, { seed: o.seed + 1000, split: 'train' });
+    this.heldout = generate(o.task, { seed: o.seed + 1, split: 'heldout', count: o.evalProblems, unique: true });
+  }
+
+  /** Training positions per sequence (T): the rollout length minus one. */
+  get positions(): number {
+    return this.L - 1;
+  }
+
+  get rt(): Runtime {
+    return this.model.rt;
+  }
+
+  /** Rolls out P prompts × G samples and scores them with the exact verifier. */
+  private async rollout(problems: Problem[], seed: number): Promise<Rollout> {
+    const G = this.o.numGenerations, L = this.L;
+    const prompts = problems.flatMap((p) => Array.from({ length: G }, () => encodeExample(p.prompt).ids));
+    const gen = await this.decoder.generate(prompts, {
+      length: L, eos: EOS, pad: PAD, seed,
+      temperature: this.o.temperature,
+      forkTemperature: this.o.forkTemperature > 0 ? this.o.forkTemperature : undefined,
+      forkThreshold: this.o.forkTemperature > 0 ? this.o.forkThreshold : undefined,
+    });
+    const rewards: number[] = [], correct: boolean[] = [], end: number[] = [];
+    prompts.forEach((_, b) => {
+      const row = gen.tokens.subarray(b * L, (b + 1) * L);
+      let e = gen.promptLength[b];
+      while (e < L && row[e] !== EOS && row[e] !== PAD) e++;
+      const stop = Math.min(L, e + 1); // include the EOS the model chose (if any): it is an action too
+      end.push(stop);
+      const v = verifyTokens(problems[Math.floor(b / G)], Array.from(row.subarray(gen.promptLength[b], stop)), { requireEos: true });
+      rewards.push(v.reward);
+      correct.push(v.correct);
+    });
+    return { problems: problems.flatMap((p) => Array.from({ length: G }, () => p)), tokens: gen.tokens, logprob: gen.logprob, entropy: gen.entropy, promptLength: gen.promptLength, end, rewards, correct, L };
+  }
+
+  /** One RL step; returns its metrics. */
+  async trainStep(): Promise<RlStepMetrics> {
+    const { rt } = this;
+    const o = this.o, model = this.model;
+    const G = o.numGenerations, P = o.numPrompts, B = P * G;
+    const step = ++this.step;
+    rt.resetStats();
+    rt.setProfiling(true);
+
+    // ---- rollout (with DAPO dynamic sampling: refill groups that carry no signal)
+    rt.phase = 'rollout';
+    let problems = Array.from({ length: P }, this.next);
+    let ro = await this.rollout(problems, o.seed * 1_000_003 + step * 7919);
+    let zeroSignal = 0;
+    const groupHasSignal = (r: Rollout, i: number) => new Set(r.rewards.slice(i * G, (i + 1) * G)).size > 1;
+    for (let i = 0; i < P; i++) if (!groupHasSignal(ro, i)) zeroSignal++;
+    if (o.dynamicSampling) {
+      for (let round = 1; round <= 3; round++) {
+        const dead = [...Array(P).keys()].filter((i) => !groupHasSignal(ro, i));
+        if (!dead.length) break;
+        const fresh = Array.from({ length: P }, this.next);
+        const extra = await this.rollout(fresh, o.seed * 1_000_003 + step * 7919 + round);
+        const live = [...Array(P).keys()].filter((i) => groupHasSignal(extra, i));
+        for (const [j, i] of dead.entries()) {
+          if (j >= live.length) break;
+          problems[i] = fresh[live[j]];
+          replaceGroup(ro, extra, i, live[j], G);
+        }
+      }
+    }
+
+    // ---- advantages per group
+    const adv: number[] = [];
+    for (let i = 0; i < P; i++) adv.push(...groupAdvantages(ro.rewards.slice(i * G, (i + 1) * G), o.advantage === 'grpo'));
+
+    // ---- training batch: inputs are columns 0..L−2; row b·T + (c − 1) predicts column c
+    const T = ro.L - 1, N = B * T;
+    const tokens = new Uint32Array(B * T), target = new Uint32Array(N), old = new Float32Array(N), advRow = new Float32Array(N), valid = new Uint32Array(N);
+    let nValid = 0;
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < T; t++) tokens[b * T + t] = ro.tokens[b * ro.L + t];
+      for (let c = ro.promptLength[b]; c < ro.end[b]; c++) {
+        const r = b * T + c - 1;
+        target[r] = ro.tokens[b * ro.L + c];
+        old[r] = ro.logprob[b * ro.L + c];
+        advRow[r] = adv[b];
+        valid[r] = 1;
+        nValid++;
+      }
+    }
+    const k = selectedCount(o.topEntropyQuantile, nValid, o.selection);
+    const buf = this.buffers(N, Math.max(k, 1));
+    rt.write(model.tokensFor(B, T), tokens);
+    rt.write(buf.target, target);
+    rt.write(buf.old, old);
+    rt.write(buf.adv, advRow);
+    rt.write(buf.valid, valid);
+
+    rt.phase = 'forward';
+    const logits = model.forward(B, T);
+    tokenEntropy(rt, { logits, entropy: buf.entropy }, o.temperature);
+    const rows = buf.rows.view(0, [k]);
+    selectRows(rt, { score: buf.entropy, valid: buf.valid, rows, mask: buf.mask, k, mode: o.selection });
+    const dlogits = model.dlogitsBuffer();
+    rt.zero(dlogits);
+    const stats = buf.stats.view(0, [k, 4]);
+    pgLoss(rt, { logits, tokens: buf.target, oldLogprob: buf.old, advantages: buf.adv, rows, dlogits, stats }, {
+      temperature: o.temperature, epsilon: o.epsilon, epsilonHigh: o.epsilonHigh,
+      entropyShaping: o.entropyShaping, alpha: o.alpha, kappa: o.kappa,
+      scale: 1 / Math.max(1, o.lossNormalization === 'official' ? k : nValid),
+    });
+
+    rt.phase = 'backward';
+    const rowSet = attentionRows(rt, rows, { B, T }, k);
+    model.zeroGrad();
+    (model.backward as any)(dlogits, { rows: rowSet, mode: o.topEntropyQuantile < 1 || o.selection === 'bottom' ? o.backward : 'dense' });
+
+    let gradCosine: number | null = null;
+    if (o.logGradCosine && o.backward === 'forkOnly') {
+      rt.phase = 'diagnostic';
+      gradCosine = await (model as any).gradientCosine(dlogits, rowSet, 'exact');
+    }
+
+    rt.phase = 'optimizer';
+    model.step(o.learningRate, step);
+    rt.phase = 'default';
+    await rt.sync();
+    rt.setProfiling(false);
+
+    // ---- metrics
+    const st = (await rt.readF32(stats)).slice(0, 4 * k);
+    const ent = await rt.readF32(buf.entropy);
+    const mask = await rt.readF32(buf.mask);
+    const phases = rt.phaseStats();
+    const respEntropy: number[] = [];
+    for (let r = 0; r < N; r++) if (valid[r]) respEntropy.push(ent[r]);
+    let loss = 0, clipped = 0;
+    for (let i = 0; i < k; i++) { loss += st[4 * i]; clipped += st[4 * i + 2]; }
+    const samples = [];
+    for (let b = 0; b < Math.min(B, 8); b++) {
+      const cols = [];
+      for (let c = ro.promptLength[b]; c < ro.end[b]; c++) cols.push(c);
+      samples.push({
+        prompt: ro.problems[b].prompt,
+        answer: cols.map((c) => decodeOne(ro.tokens[b * ro.L + c])).join(''),
+        entropy: cols.map((c) => ent[b * T + c - 1]),
+        selected: cols.map((c) => mask[b * T + c - 1] === 1),
+        correct: ro.correct[b],
+      });
+    }
+    const flops = {} as Record<Phase, number>, ms = {} as Record<Phase, number>;
+    for (const p of PHASES) { flops[p] = phases[p]?.flops ?? 0; ms[p] = phases[p]?.ms ?? 0; }
+    return {
+      stage: 'rl', step,
+      reward: mean(ro.rewards),
+      accuracy: mean(ro.correct.map(Number)),
+      loss,
+      entropyMean: mean(respEntropy),
+      selected: k,
+      responseTokens: nValid,
+      zeroSignalGroups: zeroSignal,
+      clipFraction: k ? clipped / k : 0,
+      gradCosine,
+      flops, ms,
+      entropyHistogram: histogram(respEntropy, o.forkThreshold),
+      samples,
+    };
+  }
+
+  async evaluate(): Promise<number> {
+    return greedyAccuracy(this.model, this.o.task, this.heldout);
+  }
+
+  async train(hooks: RlHooks = {}): Promise<{ steps: number; finalAccuracy: number }> {
+    let acc = NaN;
+    while (this.step < this.o.maxSteps) {
+      if (hooks.shouldStop?.()) break;
+      const m = await this.trainStep();
+      await hooks.onStep?.(m);
+      if (this.o.evalEvery > 0 && this.step % this.o.evalEvery === 0 && this.step < this.o.maxSteps) {
+        acc = await this.evaluate();
+        await hooks.onEval?.({ stage: 'eval', step: this.step, greedyAccuracy: acc, problems: this.heldout.length });
+      }
+    }
+    acc = await this.evaluate();
+    await hooks.onEval?.({ stage: 'eval', step: this.step, greedyAccuracy: acc, problems: this.heldout.length });
+    return { steps: this.step, finalAccuracy: acc };
+  }
+
+  private bufs: { N: number; k: number; target: Tensor; old: Tensor; adv: Tensor; valid: Tensor; entropy: Tensor; mask: Tensor; rows: Tensor; stats: Tensor } | null = null;
+  private buffers(N: number, k: number) {
+    if (this.bufs && this.bufs.N === N && this.bufs.k >= k) return this.bufs;
+    this.freeBuffers();
+    const rt = this.rt;
+    const cap = Math.max(k, N);
+    this.bufs = {
+      N, k: cap,
+      target: rt.empty([N], 'u32', 'rl targets'), old: rt.empty([N], 'f32', 'rl old logprob'),
+      adv: rt.empty([N], 'f32', 'rl advantages'), valid: rt.empty([N], 'u32', 'rl valid'),
+      entropy: rt.empty([N], 'f32', 'rl entropy'), mask: rt.empty([N], 'f32', 'rl mask'),
+      rows: rt.empty([cap], 'u32', 'rl rows'), stats: rt.empty([cap, 4], 'f32', 'rl loss stats'),
+    };
+    return this.bufs;
+  }
+  private freeBuffers(): void {
+    if (!this.bufs) return;
+    for (const t of Object.values(this.bufs)) if (typeof t === 'object') t.buffer.destroy();
+    this.bufs = null;
+  }
+
+  destroy(): void {
+    this.decoder.destroy();
+    this.freeBuffers();
+  }
+}
+
+function replaceGroup(dst: Rollout, src: Rollout, i: number, j: number, G: number): void {
+  const L = dst.L;
+  for (let g = 0; g < G; g++) {
+    const a = i * G + g, b = j * G + g;
+    dst.tokens.set(src.tokens.subarray(b * L, (b + 1) * L), a * L);
+    dst.logprob.set(src.logprob.subarray(b * L, (b + 1) * L), a * L);
+    dst.entropy.set(src.entropy.subarray(b * L, (b + 1) * L), a * L);
+    dst.promptLength[a] = src.promptLength[b];
+    dst.end[a] = src.end[b];
+    dst.rewards[a] = src.rewards[b];
+    dst.correct[a] = src.correct[b];
+    dst.problems[a] = src.problems[b];
+  }
+}
+
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+
+function decodeOne(id: number): string {
+  return id === EOS ? '⏎' : (TOKENS[id] ?? '?');
+}
