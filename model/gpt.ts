@@ -8,6 +8,7 @@
 import { attentionBackward, attentionForward, savedShape, type RowSet } from '../kernels/attention.js';
 import { embedding, embeddingBackward } from '../kernels/embedding.js';
 import { gelu, geluBackward } from '../kernels/elementwise.js';
+import { geluBackwardRows } from '../kernels/gather.js';
 import { layernorm, layernormBackward } from '../kernels/layernorm.js';
 import { matmul } from '../kernels/matmul.js';
 import { AdamW, type AdamWHyper } from '../kernels/optim.js';
@@ -37,10 +38,23 @@ interface Acts {
   dlogits?: Tensor;
 }
 
+/**
+ * How the backward treats the rows R the loss selected (dlogits is zero outside R):
+ * - 'dense': the full backward over every row, as the masked-loss public code runs it.
+ * - 'exact': the same gradients, with work restricted to R wherever the gradient is provably zero
+ *   elsewhere (see GPT.backward); the default when rows are given.
+ * - 'forkOnly': an approximation that stays on R all the way down (see GPT.backward for what it
+ *   drops).
+ */
+export type BackwardMode = 'dense' | 'exact' | 'forkOnly';
+
 export interface BackwardOptions {
-  /** Rows (flat b·T + t) whose dlogits may be non-zero; all others must be zero. Reserved for the
-   * sparse backward of the RL step; without it the backward is dense. */
+  /** The rows R (flat b·T + t, distinct, in [0, B·T), any order) whose dlogits may be non-zero; all
+   * others must be zero ('dense') or are never read ('exact', 'forkOnly'). Build it once per step
+   * with attentionRows(rt, ids, { B, T }, k). */
   rows?: RowSet;
+  /** Default: 'exact' with rows, 'dense' without. */
+  mode?: BackwardMode;
 }
 
 export class GPT {
@@ -51,6 +65,7 @@ export class GPT {
   private readonly pv = new Map<string, Tensor>();
   private readonly gv = new Map<string, Tensor>();
   private acts: Acts | null = null;
+  private gradsSaved: Tensor | null = null;
 
   constructor(readonly rt: Runtime, readonly cfg: GPTConfig, init: Float32Array, hyper: Partial<AdamWHyper> = {}) {
     validateConfig(cfg);
@@ -166,45 +181,101 @@ export class GPT {
     this.rt.zero(this.grads);
   }
 
-  /** Backpropagates dlogits [B·T, V] from the last forward, adding every parameter's gradient. */
-  backward(dlogits: Tensor, _o: BackwardOptions = {}): void {
+  /**
+   * Backpropagates dlogits [B·T, V] from the last forward, adding every parameter's gradient.
+   *
+   * With rows R (mode 'exact', the default then), work is restricted to R wherever the gradient
+   * is provably zero outside it, and dlogits outside R is never read:
+   * - LM head, ln_f, and in the LAST block the MLP (c_proj, GELU, c_fc), ln_2 and attn.c_proj are
+   *   row-wise, so they run on R only: NN/NT matmuls gather rows R and scatter into full-size
+   *   buffers (only those rows are ever read back), TN matmuls and column sums reduce over R.
+   * - The last block's attention backward runs for the query rows R only; its dk/dv are non-zero
+   *   at every earlier position of each sequence, so from there on the gradient is dense: that
+   *   block's c_attn and ln_1 backward and every lower block run dense over a residual gradient
+   *   that is zero outside R (cleared first). The q columns of that c_attn backward are still zero
+   *   outside R; skipping them would need strided column blocks the matmul lacks, so they are
+   *   computed dense (4·C² FLOPs per unselected row, counted in model/flops.ts).
+   *
+   * Mode 'forkOnly' keeps every block on R: after each attention backward, dqkv is used at rows R
+   * only (c_attn backward gathers R), so every op below stays row-sparse down to the embedding.
+   * It DROPS exactly the key/value gradients dk_j, dv_j at unselected positions j ∉ R in every
+   * block, i.e. the paths by which a selected token's loss reaches the parameters through earlier
+   * unselected positions' hidden states (those positions are treated as constants). Everything on
+   * R itself is exact: dq at R, and dk/dv at R from selected queries at or after them. Its float64
+   * twin is reference.ts's backward with { forkRows }.
+   */
+  backward(dlogits: Tensor, o: BackwardOptions = {}): void {
     const { rt, cfg } = this;
     const a = this.acts;
     if (!a) throw new Error('GPT.backward: no forward to backpropagate through');
     const { B, T } = a;
+    const mode = o.mode ?? (o.rows ? 'exact' : 'dense');
+    if (mode !== 'dense' && mode !== 'exact' && mode !== 'forkOnly') throw new Error(`GPT.backward: mode is ${mode}; it must be dense, exact or forkOnly`);
+    if (mode !== 'dense' && !o.rows) throw new Error(`GPT.backward: mode ${mode} needs rows (the selected positions)`);
+    const set = mode === 'dense' ? undefined : o.rows;
+    if (set) {
+      if (set.B !== B || set.T !== T) throw new Error(`GPT.backward: rows were built for B=${set.B}, T=${set.T}, the forward ran B=${B}, T=${T}`);
+      // host-built sets know their distinct count; a repeat would count twice in the sums over R
+      if (set.distinct !== set.count) throw new Error(`GPT.backward: rows list ${set.count - set.distinct} repeated ids; the selected rows must be distinct`);
+    }
+    const rows = set?.list.view(0, [set.count]);
     const H = cfg.nHead, hd = cfg.dModel / H;
     const last = a.blocks.length ? a.blocks[a.blocks.length - 1].res2 : a.x0;
+    // 'exact' turns dense below the last attention: residual rows outside R must be zero there.
+    if (mode === 'exact') rt.zero(a.dres);
 
-    // head and final LayerNorm
-    matmul(rt, dlogits, this.w(this.headName), a.dln);
-    matmul(rt, dlogits, a.lnf, this.g(this.headName), { form: 'TN', accumulate: true });
-    layernormBackward(rt, { dout: a.dln, x: last, mean: a.lnfMean, rstd: a.lnfRstd, gamma: this.w('ln_f.weight'), dx: a.dres, dgamma: this.g('ln_f.weight'), dbeta: this.g('ln_f.bias') });
+    // head and final LayerNorm (row-wise: rows R when sparse)
+    matmul(rt, dlogits, this.w(this.headName), a.dln, rows ? { rows, scatter: true } : {});
+    matmul(rt, dlogits, a.lnf, this.g(this.headName), { form: 'TN', accumulate: true, rows });
+    layernormBackward(rt, { dout: a.dln, x: last, mean: a.lnfMean, rstd: a.lnfRstd, gamma: this.w('ln_f.weight'), dx: a.dres, dgamma: this.g('ln_f.weight'), dbeta: this.g('ln_f.bias'), rows });
 
     for (let l = a.blocks.length - 1; l >= 0; l--) {
       const b = a.blocks[l];
       const xin = l > 0 ? a.blocks[l - 1].res2 : a.x0;
       const w = (s: string) => this.w(`h.${l}.${s}`);
       const g = (s: string) => this.g(`h.${l}.${s}`);
+      // rows for the ops above the attention core, and for c_attn/ln_1 below it
+      const upper = mode === 'forkOnly' || (mode === 'exact' && l === a.blocks.length - 1) ? rows : undefined;
+      const lower = mode === 'forkOnly' ? rows : undefined;
       // MLP: res2 = res1 + gelu(ln2·Wfc + bfc)·Wproj + bproj
-      matmul(rt, a.dres, w('mlp.c_proj.weight'), a.dfch, { form: 'NT' });
-      matmul(rt, b.fchGelu, a.dres, g('mlp.c_proj.weight'), { form: 'TN', accumulate: true });
-      colSum(rt, a.dres, g('mlp.c_proj.bias'), { accumulate: true });
-      geluBackward(rt, b.fch, a.dfch, a.dfch);
-      matmul(rt, a.dfch, w('mlp.c_fc.weight'), a.dln, { form: 'NT' });
-      matmul(rt, b.ln2, a.dfch, g('mlp.c_fc.weight'), { form: 'TN', accumulate: true });
-      colSum(rt, a.dfch, g('mlp.c_fc.bias'), { accumulate: true });
-      layernormBackward(rt, { dout: a.dln, x: b.res1, mean: b.ln2Mean, rstd: b.ln2Rstd, gamma: w('ln_2.weight'), dx: a.dres, dgamma: g('ln_2.weight'), dbeta: g('ln_2.bias'), accumulate: true });
+      this.linearBackward(a.dres, b.fchGelu, w('mlp.c_proj.weight'), a.dfch, g('mlp.c_proj.weight'), g('mlp.c_proj.bias'), upper);
+      if (upper) geluBackwardRows(rt, { x: b.fch, d: a.dfch, rows: upper });
+      else geluBackward(rt, b.fch, a.dfch, a.dfch);
+      this.linearBackward(a.dfch, b.ln2, w('mlp.c_fc.weight'), a.dln, g('mlp.c_fc.weight'), g('mlp.c_fc.bias'), upper);
+      layernormBackward(rt, { dout: a.dln, x: b.res1, mean: b.ln2Mean, rstd: b.ln2Rstd, gamma: w('ln_2.weight'), dx: a.dres, dgamma: g('ln_2.weight'), dbeta: g('ln_2.bias'), accumulate: true, rows: upper });
       // attention: res1 = x + attn(ln1)·Wproj + bproj
-      matmul(rt, a.dres, w('attn.c_proj.weight'), a.datty, { form: 'NT' });
-      matmul(rt, b.atty, a.dres, g('attn.c_proj.weight'), { form: 'TN', accumulate: true });
-      colSum(rt, a.dres, g('attn.c_proj.bias'), { accumulate: true });
-      attentionBackward(rt, { qkv: b.qkv, out: b.atty, dout: a.datty, dqkv: a.dqkv, saved: b.attSaved, B, T, H, hd });
-      matmul(rt, a.dqkv, w('attn.c_attn.weight'), a.dln, { form: 'NT' });
-      matmul(rt, b.ln1, a.dqkv, g('attn.c_attn.weight'), { form: 'TN', accumulate: true });
-      colSum(rt, a.dqkv, g('attn.c_attn.bias'), { accumulate: true });
-      layernormBackward(rt, { dout: a.dln, x: xin, mean: b.ln1Mean, rstd: b.ln1Rstd, gamma: w('ln_1.weight'), dx: a.dres, dgamma: g('ln_1.weight'), dbeta: g('ln_1.bias'), accumulate: true });
+      this.linearBackward(a.dres, b.atty, w('attn.c_proj.weight'), a.datty, g('attn.c_proj.weight'), g('attn.c_proj.bias'), upper);
+      attentionBackward(rt, { qkv: b.qkv, out: b.atty, dout: a.datty, dqkv: a.dqkv, saved: b.attSaved, B, T, H, hd, rows: upper ? set : undefined });
+      this.linearBackward(a.dqkv, b.ln1, w('attn.c_attn.weight'), a.dln, g('attn.c_attn.weight'), g('attn.c_attn.bias'), lower);
+      layernormBackward(rt, { dout: a.dln, x: xin, mean: b.ln1Mean, rstd: b.ln1Rstd, gamma: w('ln_1.weight'), dx: a.dres, dgamma: g('ln_1.weight'), dbeta: g('ln_1.bias'), accumulate: true, rows: lower });
     }
-    embeddingBackward(rt, { tokens: a.tokens, dout: a.dres, dwte: this.g('wte.weight'), dwpe: this.g('wpe.weight') });
+    embeddingBackward(rt, { tokens: a.tokens, dout: a.dres, dwte: this.g('wte.weight'), dwpe: this.g('wpe.weight'), rows: mode === 'forkOnly' ? rows : undefined });
+  }
+
+  /** y = x·W + b backward: dx = dy·Wᵀ, dW += xᵀ·dy, db += Σ dy; with rows, over those rows only
+   * (dx written at them, its other rows untouched). */
+  private linearBackward(dy: Tensor, x: Tensor, w: Tensor, dx: Tensor, gw: Tensor, gb: Tensor, rows?: Tensor): void {
+    const { rt } = this;
+    matmul(rt, dy, w, dx, rows ? { form: 'NT', rows, scatter: true } : { form: 'NT' });
+    matmul(rt, x, dy, gw, { form: 'TN', accumulate: true, rows });
+    colSum(rt, dy, gb, { accumulate: true, rows });
+  }
+
+  /**
+   * Diagnostic for per-step logging: the cosine similarity between the gradients backward() left
+   * in `grads` (e.g. a 'forkOnly' step's, right after zeroGrad + backward of this dlogits) and the
+   * gradients of the same dlogits under `mode` (e.g. 'exact'). Runs one extra backward; `grads` is
+   * restored afterwards, so the optimizer step still sees the original gradients.
+   */
+  async gradientCosine(dlogits: Tensor, rows: RowSet, mode: BackwardMode): Promise<number> {
+    const { rt } = this;
+    const saved = (this.gradsSaved ??= rt.empty([this.layout.size], 'f32', 'grads (saved for cosine)'));
+    rt.copy(this.grads, saved);
+    this.zeroGrad();
+    this.backward(dlogits, { rows, mode });
+    const other = await rt.readF32(this.grads);
+    rt.copy(saved, this.grads);
+    return cosineSimilarity(await rt.readF32(saved), other);
   }
 
   /** One AdamW step over all parameters (gradient clipping and the non-finite skip included). */
@@ -223,6 +294,19 @@ export class GPT {
 
   destroy(): void {
     this.freeActivations();
+    this.gradsSaved?.buffer.destroy();
     for (const t of [this.params, this.grads, this.opt.m, this.opt.v, this.opt.norm, this.opt.skipped, this.opt.decay]) t.buffer.destroy();
   }
+}
+
+/** cos∠(a, b) = a·b / (|a|·|b|) in float64 (e.g. two flat gradient buffers); 0 when either is zero. */
+export function cosineSimilarity(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`cosineSimilarity: lengths ${a.length} and ${b.length} differ`);
+  let ab = 0, aa = 0, bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i] * b[i];
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
+  }
+  return aa > 0 && bb > 0 ? ab / Math.sqrt(aa * bb) : 0;
 }

@@ -321,11 +321,20 @@ export function forward(cfg: GPTConfig, layout: ParamLayout, params: ArrayLike<n
   return { B, T, tokens, logits, params: P, layers, lnf, lnfMean, lnfRstd };
 }
 
+export interface RefBackwardOptions {
+  /**
+   * The fork-only truncation (GPT.backward's 'forkOnly' mode): after every attention backward keep
+   * dqkv only at these rows (flat b·T + t), dropping the key/value gradients at all other positions.
+   * With dlogits zero outside them, every gradient then stays zero outside them all the way down.
+   */
+  forkRows?: ArrayLike<number>;
+}
+
 /**
  * Backward from any dlogits [B, T, V] (cross-entropy's, or an RL objective's): the gradient of every
  * parameter, as one flat Float64Array in `layout` (padding stays 0).
  */
-export function backward(cfg: GPTConfig, layout: ParamLayout, fw: RefForward, dlogits: ArrayLike<number>): Float64Array {
+export function backward(cfg: GPTConfig, layout: ParamLayout, fw: RefForward, dlogits: ArrayLike<number>, opts: RefBackwardOptions = {}): Float64Array {
   const { nLayer: L, nHead: NH, dModel: C, vocabSize: V } = cfg;
   const { B, T } = fw, N = B * T;
   if (dlogits.length !== N * V) throw new Error(`reference backward: dlogits has ${dlogits.length} elements, expected B·T·V = ${N * V}`);
@@ -354,12 +363,20 @@ export function backward(cfg: GPTConfig, layout: ParamLayout, fw: RefForward, dl
     const datty = f(N * C), dqkv = f(N * 3 * C), dln1 = f(N * C);
     matmulBackward(datty, g(h + 'attn.c_proj.weight'), g(h + 'attn.c_proj.bias'), dres2, a.atty, w(h + 'attn.c_proj.weight'), N, C, C);
     attentionBackward(dqkv, datty, a.qkv, a.att, B, T, C, NH);
+    if (opts.forkRows) keepRows(dqkv, opts.forkRows, 3 * C);
     matmulBackward(dln1, g(h + 'attn.c_attn.weight'), g(h + 'attn.c_attn.bias'), dqkv, a.ln1, w(h + 'attn.c_attn.weight'), N, C, 3 * C);
     layernormBackward(dinp, g(h + 'ln_1.weight'), g(h + 'ln_1.bias'), dln1, a.inp, w(h + 'ln_1.weight'), a.ln1Mean, a.ln1Rstd, N, C);
     dx = dinp;
   }
   encoderBackward(g('wte.weight'), g('wpe.weight'), dx, fw.tokens, B, T, C);
   return grads;
+}
+
+/** Zeroes every row of x ([n, width]) not listed in rows. */
+function keepRows(x: Float64Array, rows: ArrayLike<number>, width: number): void {
+  const keep = new Uint8Array(x.length / width);
+  for (let i = 0; i < rows.length; i++) keep[rows[i]] = 1;
+  keep.forEach((k, n) => k || x.fill(0, n * width, (n + 1) * width));
 }
 
 /** Forward, masked cross-entropy and backward in one call. */

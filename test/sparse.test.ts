@@ -1,0 +1,215 @@
+// The sparse backward (GPT.backward with rows): 'exact' equals the dense masked backward on every
+// parameter, 'forkOnly' equals its float64 truncation, neither reads dlogits outside the selected
+// rows nor stale scratch, and the analytic FLOP model matches what the kernels count.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { attentionRows, type RowSet } from '../kernels/attention.js';
+import { geluBackwardRows } from '../kernels/gather.js';
+import { geluBackward } from '../kernels/elementwise.js';
+import type { Runtime, Tensor } from '../kernels/runtime.js';
+import { initParams, paramLayout, type GPTConfig } from '../model/config.js';
+import { predictBackwardFlops } from '../model/flops.js';
+import { cosineSimilarity, GPT, type BackwardMode } from '../model/gpt.js';
+import { backward as refBackward, forward as refForward, type RefForward } from '../model/reference.js';
+import { testRuntime } from './gpu.js';
+import { assertWithin, randArray, randInts, rng, U32 } from './helpers.js';
+
+const t = suite('sparse backward');
+
+// The error budget of test/gpt.test.ts (a worst-case sum of per-op γ_K bounds along the chain,
+// K the longest reduction), per tensor relative to its largest reference gradient.
+function tol(cfg: GPTConfig, N: number, scale: number): number {
+  const K = Math.max(4 * cfg.dModel, N, cfg.vocabSize);
+  const gammaK = (K * U32) / (1 - K * U32);
+  return (24 * cfg.nLayer + 8) * gammaK * scale + 1e-12;
+}
+
+const maxAbs = (x: ArrayLike<number>) => Array.from(x).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+
+/** Every parameter's gradient within the budget, scaled per tensor (c_attn's bias by its weight's:
+ * its key part is zero in exact arithmetic, so both sides hold only rounding noise there). */
+function compareGrads(model: GPT, cfg: GPTConfig, N: number, got: Float32Array, want: Float64Array, what: string) {
+  for (const p of model.layout.params) {
+    const scaleOf = /c_attn\.bias/.test(p.name) ? model.layout.byName.get(p.name.replace('bias', 'weight'))! : p;
+    const bound = tol(cfg, N, maxAbs(want.subarray(scaleOf.offset, scaleOf.offset + scaleOf.size)));
+    assertWithin(got.subarray(p.offset, p.offset + p.size), want.subarray(p.offset, p.offset + p.size), bound, `${what}: grad ${p.name}`);
+  }
+}
+
+const configs: [string, GPTConfig, number, number][] = [
+  ['tied head, 3 heads × 5', { nLayer: 2, nHead: 3, dModel: 15, contextLength: 9, vocabSize: 11, tiedHead: true }, 3, 7],
+  ['untied head, 2 heads × 7, T = 1', { nLayer: 1, nHead: 2, dModel: 14, contextLength: 4, vocabSize: 22, tiedHead: false }, 5, 1],
+  ['untied head, 4 heads × 8, T = 33', { nLayer: 2, nHead: 4, dModel: 32, contextLength: 40, vocabSize: 22, tiedHead: false }, 2, 33],
+  ['tied head, 3 layers, 2 heads × 5, B·T = 13', { nLayer: 3, nHead: 2, dModel: 10, contextLength: 13, vocabSize: 7, tiedHead: true }, 1, 13],
+];
+
+/** Row selections: a shuffled ~20% subset, one row, every row (in reverse), none. */
+function selections(N: number, seed: number): [string, number[]][] {
+  const r = rng(seed);
+  const all = Array.from({ length: N }, (_, i) => i);
+  const shuffled = [...all].sort(() => r() - 0.5);
+  return [
+    ['20% shuffled', shuffled.slice(0, Math.max(1, Math.ceil(0.2 * N)))],
+    ['k = 1', [Math.floor(N / 2)]],
+    ['k = N, reversed', [...all].reverse()],
+    ['k = 0', []],
+  ];
+}
+
+interface Fixture {
+  rt: Runtime;
+  cfg: GPTConfig;
+  model: GPT;
+  ref: RefForward;
+  B: number;
+  T: number;
+}
+
+async function fixture(cfg: GPTConfig, B: number, T: number, seed: number): Promise<Fixture> {
+  const rt = await testRuntime();
+  const init = initParams(cfg, paramLayout(cfg, rt.viewAlign), seed);
+  const model = new GPT(rt, cfg, init);
+  const tokens = randInts(B * T, cfg.vocabSize, seed + 1);
+  rt.write(model.tokensFor(B, T), tokens);
+  model.forward(B, T);
+  return { rt, cfg, model, B, T, ref: refForward(cfg, model.layout, init, tokens, B, T) };
+}
+
+/** Random dlogits on the rows, and outside them 0 (what the dense backward reads) or NaN (what
+ * the sparse modes must never read). */
+function dlogitsFor(N: number, V: number, rows: number[], seed: number, outside: number): Float32Array {
+  const vals = randArray(N * V, seed, 1);
+  const on = new Uint8Array(N);
+  rows.forEach((r) => (on[r] = 1));
+  return vals.map((v, i) => (on[Math.floor(i / V)] ? v : outside));
+}
+
+async function gradsOf(f: Fixture, dlogits: Tensor, mode: BackwardMode, rows?: RowSet): Promise<Float32Array> {
+  f.model.zeroGrad();
+  f.model.backward(dlogits, { rows, mode });
+  return f.rt.readF32(f.model.grads);
+}
+
+/** Fills the model's backward scratch with NaN: a dense backward of all-NaN dlogits. */
+async function poisonScratch(f: Fixture) {
+  const N = f.B * f.T, V = f.cfg.vocabSize;
+  const nan = f.rt.upload(new Float32Array(N * V).fill(NaN), [N, V]);
+  f.model.backward(nan);
+  await f.rt.sync();
+  nan.buffer.destroy();
+}
+
+for (const [label, cfg, B, T] of configs) {
+  t(`exact == dense masked backward and forkOnly == its float64 truncation: ${label}`, async () => {
+    const f = await fixture(cfg, B, T, 21);
+    const { rt } = f, N = B * T, V = cfg.vocabSize;
+    try {
+      for (const [sel, ids] of selections(N, 3)) {
+        const rows = attentionRows(rt, ids, { B, T });
+        const zeros = rt.upload(dlogitsFor(N, V, ids, 7, 0), [N, V]);
+        const nans = rt.upload(dlogitsFor(N, V, ids, 7, NaN), [N, V]);
+        const dl = Float64Array.from(dlogitsFor(N, V, ids, 7, 0));
+        const wantExact = refBackward(cfg, f.model.layout, f.ref, dl);
+        const wantFork = refBackward(cfg, f.model.layout, f.ref, dl, { forkRows: ids });
+
+        compareGrads(f.model, cfg, N, await gradsOf(f, zeros, 'dense'), wantExact, `${sel}, dense`);
+        await poisonScratch(f);
+        compareGrads(f.model, cfg, N, await gradsOf(f, nans, 'exact', rows), wantExact, `${sel}, exact`);
+        await poisonScratch(f);
+        compareGrads(f.model, cfg, N, await gradsOf(f, nans, 'forkOnly', rows), wantFork, `${sel}, forkOnly`);
+        if (ids.length === N) assert.equal(wantFork, wantExact, 'every row selected: forkOnly drops nothing');
+        for (const x of [zeros, nans, rows.list, rows.mask]) x.buffer.destroy();
+      }
+    } finally {
+      f.model.destroy();
+    }
+  });
+}
+
+t('the default mode with rows is exact, and the sparse backward is deterministic', async () => {
+  const [, cfg, B, T] = configs[2];
+  const f = await fixture(cfg, B, T, 4);
+  const N = B * T, ids = selections(N, 9)[0][1];
+  const rows = attentionRows(f.rt, ids, { B, T });
+  const dl = f.rt.upload(dlogitsFor(N, cfg.vocabSize, ids, 2, NaN), [N, cfg.vocabSize]);
+  try {
+    f.model.zeroGrad();
+    f.model.backward(dl, { rows });
+    const byDefault = await f.rt.readF32(f.model.grads);
+    assert.equal(byDefault, await gradsOf(f, dl, 'exact', rows));
+    assert.equal(await gradsOf(f, dl, 'forkOnly', rows), await gradsOf(f, dl, 'forkOnly', rows));
+  } finally {
+    f.model.destroy();
+  }
+});
+
+t('counted backward FLOPs match the analytic model for every mode', async () => {
+  for (const [label, cfg, B, T] of configs) {
+    const f = await fixture(cfg, B, T, 5);
+    const N = B * T;
+    try {
+      for (const [sel, ids] of selections(N, 4)) {
+        const rows = attentionRows(f.rt, ids, { B, T });
+        const dl = f.rt.upload(dlogitsFor(N, cfg.vocabSize, ids, 1, 0), [N, cfg.vocabSize]);
+        for (const mode of ['dense', 'exact', 'forkOnly'] as const) {
+          f.rt.resetStats();
+          f.rt.phase = 'backward';
+          f.model.backward(dl, { rows, mode });
+          f.rt.phase = 'default';
+          const counted = f.rt.phaseStats().backward?.flops ?? 0;
+          const want = predictBackwardFlops(cfg, B, T, ids.length, mode, rows.pairs);
+          // The runtime also counts the finishing stage of two-stage column sums (not modelled):
+          // it only adds, and stays within 2% at these sizes (it is ~0.1% at RL sizes).
+          assert.ok(counted >= want && counted <= 1.02 * want, `${label}, ${sel}, ${mode}: counted ${counted} FLOPs, analytic ${want}`);
+        }
+        await f.rt.sync();
+        for (const x of [dl, rows.list, rows.mask]) x.buffer.destroy();
+      }
+    } finally {
+      f.rt.phase = 'default';
+      f.model.destroy();
+    }
+  }
+});
+
+t('gradientCosine compares with another mode and leaves the gradients as they were', async () => {
+  const [, cfg, B, T] = configs[0];
+  const f = await fixture(cfg, B, T, 6);
+  const N = B * T, ids = selections(N, 5)[0][1];
+  const rows = attentionRows(f.rt, ids, { B, T });
+  const dl = f.rt.upload(dlogitsFor(N, cfg.vocabSize, ids, 3, 0), [N, cfg.vocabSize]);
+  try {
+    const exact = await gradsOf(f, dl, 'exact', rows);
+    const fork = await gradsOf(f, dl, 'forkOnly', rows);
+    const cos = await f.model.gradientCosine(dl, rows, 'exact');
+    assert.equal(await f.rt.readF32(f.model.grads), fork, 'gradients restored');
+    assert.is(cos, cosineSimilarity(fork, exact));
+    assert.ok(cos > 0 && cos < 1, `forkOnly vs exact cosine ${cos}`);
+    assert.is(cosineSimilarity([1, 2], [2, 4]), 1);
+    assert.is(cosineSimilarity([1, 0], [0, 0]), 0);
+  } finally {
+    f.model.destroy();
+  }
+});
+
+for (const [N, F] of [[5, 7], [9, 12], [33, 64]]) {
+  t(`geluBackwardRows: the dense GELU backward's values on listed rows, others untouched: ${N}×${F}`, async () => {
+    const rt = await testRuntime();
+    const x = randArray(N * F, N + F, 4), d = randArray(N * F, N * F, 2);
+    const ids = [N - 1, 0, Math.floor(N / 2)];
+    const dT = rt.upload(d, [N, F]), xT = rt.upload(x, [N, F]), rowsT = rt.upload(ids, [ids.length], 'u32'), dense = rt.empty([N, F]);
+    geluBackwardRows(rt, { x: xT, d: dT, rows: rowsT });
+    geluBackward(rt, xT, rt.upload(d, [N, F]), dense);
+    const got = await rt.readF32(dT), full = await rt.readF32(dense);
+    // the same WGSL gelu_grad and product as geluBackward, which elementwise.test.ts checks
+    // against float64, so listed rows match it bit for bit
+    const listed = new Set(ids);
+    for (let i = 0; i < N * F; i++) {
+      if (listed.has(Math.floor(i / F))) assert.is(got[i], full[i], `listed element ${i}`);
+      else assert.is(got[i], d[i], `unlisted element ${i} changed`);
+    }
+    for (const tt of [dT, xT, rowsT, dense]) tt.buffer.destroy();
+  });
+}
+
+t.run();
