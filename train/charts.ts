@@ -1,0 +1,351 @@
+// Chart specs shared by the run report (train/report.ts) and the browser dashboard: plain functions
+// from a run's metrics to uPlot options + aligned data arrays, plus the summary tables.
+//
+// This file must stay self-contained at runtime (type-only imports): the report inlines its
+// transpiled source into an offline HTML page, where there is no module loader. So it builds its
+// own bar paths instead of using uPlot.paths.bars, and nothing here may touch node: modules.
+import type uPlot from 'uplot';
+
+// ---- metrics.jsonl records (one JSON object per line, written by train/run.ts) ----
+
+export interface SftStep { stage: 'sft'; step: number; loss: number; lr: number; tokens: number; ms: number }
+export interface SftEval { stage: 'sft'; step: number; heldoutAccuracy: number; problems: number }
+export type Phase = 'rollout' | 'forward' | 'backward' | 'optimizer';
+export const PHASES: readonly Phase[] = ['rollout', 'forward', 'backward', 'optimizer'];
+export interface RlStep {
+  stage: 'rl'; step: number;
+  /** mean reward of the batch */
+  reward: number; accuracy: number; loss: number;
+  /** nats */
+  entropyMean: number;
+  selected: number; responseTokens: number; zeroSignalGroups: number; clipFraction: number;
+  gradCosine: number | null;
+  flops: Record<Phase, number>;
+  ms: Record<Phase, number>;
+  /** analytic dense backward FLOPs for the same batch */
+  denseBackwardFlops: number;
+  /** edges and threshold in nats */
+  entropyHistogram?: { edges: number[]; counts: number[]; threshold: number };
+}
+export interface HeldOutEval {
+  stage: 'eval' | 'sft-base-eval'; step: number; greedyAccuracy: number;
+  passAtK: { k: number; passAtK: number }[]; samples: number; problems: number;
+}
+
+/** A run's records, sorted by kind. Plain JSON, so the report can inline it as is. */
+export interface RunData {
+  sftSteps: SftStep[];
+  sftEvals: SftEval[];
+  rlSteps: RlStep[];
+  /** held-out evaluations during/after RL, in file order */
+  evals: HeldOutEval[];
+  /** the SFT base's held-out numbers (the last sft-base-eval record) */
+  baseEval: HeldOutEval | null;
+  /** records of no known kind (counted, so the report can say so instead of dropping them silently) */
+  unknown: number;
+}
+
+export function collectRun(records: readonly any[]): RunData {
+  const run: RunData = { sftSteps: [], sftEvals: [], rlSteps: [], evals: [], baseEval: null, unknown: 0 };
+  for (const r of records) {
+    if (r?.stage === 'sft' && typeof r.loss === 'number') run.sftSteps.push(r);
+    else if (r?.stage === 'sft' && typeof r.heldoutAccuracy === 'number') run.sftEvals.push(r);
+    else if (r?.stage === 'rl' && typeof r.reward === 'number') run.rlSteps.push(r);
+    else if (r?.stage === 'eval') run.evals.push(r);
+    else if (r?.stage === 'sft-base-eval') run.baseEval = r;
+    else run.unknown++;
+  }
+  return run;
+}
+
+// ---- formatting ----
+
+export const LN2 = Math.LN2;
+const fin = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+export const pct = (v: unknown, digits = 1) => (fin(v) ? `${(v * 100).toFixed(digits)}%` : '—');
+export const fixed = (v: unknown, digits = 4) => (fin(v) ? v.toFixed(digits) : '—');
+/** 1234567 → "1.23 M" */
+export function si(v: unknown, unit = ''): string {
+  if (!fin(v)) return '—';
+  const a = Math.abs(v);
+  const [d, p] = a >= 1e15 ? [1e15, 'P'] : a >= 1e12 ? [1e12, 'T'] : a >= 1e9 ? [1e9, 'G'] : a >= 1e6 ? [1e6, 'M'] : a >= 1e3 ? [1e3, 'k'] : [1, ''];
+  return `${+(v / d).toPrecision(3)} ${p}${unit}`.trim();
+}
+const sum = (xs: number[]) => xs.reduce((a, b) => a + (fin(b) ? b : 0), 0);
+
+// ---- chart specs ----
+
+/** A drawable chart, or the note that replaces it when the run has no records of its kind. */
+export interface Chart { id: string; title: string; caption: string; opts?: uPlot.Options; data?: uPlot.AlignedData; note?: string }
+
+const COLORS = {
+  reward: '#1f77b4', heldout: '#d62728', base: '#7f7f7f', sft: '#2ca02c',
+  rollout: '#9467bd', forward: '#2ca02c', backward: '#ff7f0e', optimizer: '#8c564b', hist: '#4c78a8',
+};
+const W = 900, H = 280;
+const xLinear = { x: { time: false } } as const;
+const axis = (label: string, values?: (v: number) => string): uPlot.Axis => ({
+  label, values: values ? (_u, splits) => splits.map((v) => (v == null ? '' : values(v))) : undefined,
+});
+/** Tick steps for integer axes (RL/SFT steps): uPlot would otherwise tick at 2.5, 7.5, … */
+const INT_INCRS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000, 20000, 50000];
+const stepAxis = (label: string): uPlot.Axis => ({ label, incrs: INT_INCRS });
+const line = (label: string, stroke: string, extra: Partial<uPlot.Series> = {}): uPlot.Series =>
+  ({ label, stroke, width: 2, spanGaps: true, value: (_u, v) => fixed(v, 4), ...extra });
+
+/** Sorted union of x values, and each series' y on it (null where a series has no point). */
+function align(series: [number, number | null][][]): uPlot.AlignedData {
+  const xs = [...new Set(series.flatMap((s) => s.map(([x]) => x)))].sort((a, b) => a - b);
+  const at = series.map((s) => new Map(s));
+  return [xs, ...at.map((m) => xs.map((x) => (m.has(x) ? m.get(x)! : null)))];
+}
+
+/**
+ * Filled rectangles for a bar series: bar i spans x0(i)..x1(i) (data units; by default centred on
+ * x with 70% of the smallest spacing) and y from lower(i) to the series value (stacking).
+ */
+function barPaths(lower: (i: number) => number, span?: (i: number) => [number, number]): uPlot.Series.PathBuilder {
+  return (u, sidx, i0, i1) => {
+    const xs = u.data[0], ys = u.data[sidx];
+    const scale = u.series[sidx].scale ?? 'y';
+    let gap = Infinity;
+    for (let i = i0 + 1; i <= i1; i++) gap = Math.min(gap, u.valToPos(xs[i], 'x', true) - u.valToPos(xs[i - 1], 'x', true));
+    const w = Number.isFinite(gap) ? Math.max(1, 0.7 * gap) : 0.05 * u.bbox.width;
+    const fill = new Path2D();
+    for (let i = i0; i <= i1; i++) {
+      const y = ys[i];
+      if (y == null) continue;
+      const [a, b] = span ? span(i).map((x) => u.valToPos(x, 'x', true)) : [u.valToPos(xs[i], 'x', true) - w / 2, u.valToPos(xs[i], 'x', true) + w / 2];
+      const top = u.valToPos(y, scale, true), bottom = u.valToPos(lower(i), scale, true);
+      fill.rect(a, Math.min(top, bottom), Math.max(1, b - a - 1), Math.abs(bottom - top));
+    }
+    return { stroke: fill, fill };
+  };
+}
+
+/** x padded by half a step on each side so edge bars are not cut in half. */
+const padX = (xs: number[]) => ({
+  x: { time: false, range: (): uPlot.Range.MinMax => {
+    const step = xs.length > 1 ? (xs[xs.length - 1] - xs[0]) / (xs.length - 1) : 1;
+    return [xs[0] - step / 2, xs[xs.length - 1] + step / 2];
+  } },
+});
+
+export function rlRewardChart(run: RunData): Chart {
+  const c: Chart = { id: 'rl-reward', title: 'RL reward and held-out accuracy', caption: '' };
+  if (!run.rlSteps.length) return { ...c, note: 'No RL step records (an SFT-only run): no reward to plot.' };
+  const reward = run.rlSteps.map((r) => [r.step, r.reward] as [number, number | null]);
+  const held = run.evals.map((e) => [e.step, e.greedyAccuracy] as [number, number | null]);
+  const series: [number, number | null][][] = [reward, held];
+  const s: uPlot.Series[] = [{ label: 'RL step' }, line('mean batch reward', COLORS.reward), line('held-out greedy accuracy', COLORS.heldout, { points: { show: true, size: 6 } })];
+  if (run.baseEval) {
+    // the base is one number: a flat dashed line across every step plotted
+    series.push([...reward, ...held].map(([x]) => [x, run.baseEval!.greedyAccuracy]));
+    s.push(line('SFT base held-out accuracy', COLORS.base, { dash: [6, 4], width: 1.5, points: { show: false } }));
+  }
+  c.caption = `Mean reward of each RL batch and greedy exact-match accuracy on held-out problems (${run.evals.length} evaluations` +
+    `${run.evals.length ? `, ${run.evals[run.evals.length - 1].problems} problems each` : ''}).`;
+  return { ...c, data: align(series), opts: { width: W, height: H, scales: xLinear, series: s, axes: [stepAxis('RL step'), axis('reward / accuracy', (v) => v.toFixed(2))] } };
+}
+
+export function sftAccuracyChart(run: RunData): Chart {
+  const c: Chart = { id: 'sft-accuracy', title: 'SFT held-out accuracy', caption: '' };
+  if (!run.sftEvals.length) return { ...c, note: 'No SFT evaluation records (the SFT base was loaded, not trained, in this run).' };
+  const last = run.sftEvals[run.sftEvals.length - 1];
+  c.caption = `Greedy exact-match accuracy on ${last.problems} held-out problems during supervised training.`;
+  return {
+    ...c, data: align([run.sftEvals.map((e) => [e.step, e.heldoutAccuracy])]),
+    opts: { width: W, height: H, scales: xLinear, series: [{ label: 'SFT step' }, line('held-out greedy accuracy', COLORS.heldout, { points: { show: true, size: 6 } })], axes: [stepAxis('SFT step'), axis('accuracy', (v) => pct(v, 0))] },
+  };
+}
+
+export function sftLossChart(run: RunData): Chart {
+  const c: Chart = { id: 'sft-loss', title: 'SFT loss', caption: 'Cross-entropy of the answer tokens (nats per token) at each supervised step.' };
+  if (!run.sftSteps.length) return { ...c, caption: '', note: 'No SFT step records (the SFT base was loaded, not trained, in this run).' };
+  return {
+    ...c, data: align([run.sftSteps.map((r) => [r.step, r.loss])]),
+    opts: { width: W, height: H, scales: xLinear, series: [{ label: 'SFT step' }, line('loss', COLORS.sft, { width: 1.5 })], axes: [stepAxis('SFT step'), axis('loss (nats/token)')] },
+  };
+}
+
+export function rlLossChart(run: RunData): Chart {
+  const c: Chart = { id: 'rl-loss', title: 'RL loss', caption: 'Clipped policy-gradient loss of each RL step (its scale depends on the normalisation; the gradient, not the value, is what trains).' };
+  if (!run.rlSteps.length) return { ...c, caption: '', note: 'No RL step records (an SFT-only run).' };
+  return {
+    ...c, data: align([run.rlSteps.map((r) => [r.step, r.loss])]),
+    opts: { width: W, height: H, scales: xLinear, series: [{ label: 'RL step' }, line('policy-gradient loss', COLORS.reward, { width: 1.5 })], axes: [stepAxis('RL step'), axis('loss')] },
+  };
+}
+
+export function entropyHistogramChart(run: RunData): Chart {
+  const c: Chart = { id: 'entropy-histogram', title: 'Token entropy of the last rollout batch', caption: '' };
+  const last = [...run.rlSteps].reverse().find((r) => r.entropyHistogram && r.entropyHistogram.counts.length);
+  if (!last) return { ...c, note: 'No RL step record carries an entropy histogram.' };
+  const h = last.entropyHistogram!;
+  const edges = h.edges.map((e) => e / LN2); // people read bits; the run logs nats
+  const thr = h.threshold / LN2;
+  const total = sum(h.counts);
+  c.caption = `Entropy of the next-token distribution at every response token of RL step ${last.step} (${total} tokens), in bits; ` +
+    `the run logs nats (bits = nats / ln 2). Dashed line: the forking threshold, ${thr.toFixed(3)} bits = ${h.threshold.toFixed(3)} nats. ` +
+    `That step trained on ${last.selected} of ${last.responseTokens} response tokens (${pct(last.selected / last.responseTokens)}); ` +
+    `mean entropy ${fixed(last.entropyMean / LN2, 3)} bits (${fixed(last.entropyMean, 3)} nats).`;
+  const counts = [...h.counts, null]; // the x data are the edges: one more than the bins
+  const opts: uPlot.Options = {
+    width: W, height: H,
+    scales: { x: { time: false, range: [Math.min(edges[0], thr), Math.max(edges[edges.length - 1], thr * 1.05)] } },
+    series: [
+      { label: 'entropy from (bits)', value: (_u, v) => fixed(v, 3) },
+      { label: 'tokens', stroke: COLORS.hist, fill: COLORS.hist + 'aa', points: { show: false }, paths: barPaths(() => 0, (i) => [edges[i], edges[i + 1]]), value: (_u, v) => (v == null ? '—' : String(v)) },
+    ],
+    axes: [axis('entropy (bits)', (v) => v.toFixed(2)), axis('tokens')],
+    hooks: { draw: [(u) => drawThreshold(u, thr, `forking threshold ${thr.toFixed(2)} bits`)] },
+  };
+  return { ...c, data: [edges, counts], opts };
+}
+
+function drawThreshold(u: uPlot, x: number, label: string): void {
+  const px = Math.round(u.valToPos(x, 'x', true));
+  const dpr = (globalThis as any).devicePixelRatio || 1;
+  const ctx = u.ctx;
+  ctx.save();
+  ctx.strokeStyle = COLORS.heldout;
+  ctx.lineWidth = 2 * dpr;
+  ctx.setLineDash([6 * dpr, 4 * dpr]);
+  ctx.beginPath();
+  ctx.moveTo(px, u.bbox.top);
+  ctx.lineTo(px, u.bbox.top + u.bbox.height);
+  ctx.stroke();
+  ctx.fillStyle = COLORS.heldout;
+  ctx.font = `${12 * dpr}px sans-serif`;
+  ctx.textAlign = 'left'; // uPlot leaves the axis labels' alignment on the shared context
+  ctx.textBaseline = 'top';
+  ctx.fillText(label, px + 6 * dpr, u.bbox.top + 4 * dpr);
+  ctx.restore();
+}
+
+/** Backward FLOPs the run skipped, as a fraction of the analytic dense backward of the same batches. */
+export function backwardSaved(run: RunData): { saved: number; backward: number; dense: number } {
+  const backward = sum(run.rlSteps.map((r) => r.flops?.backward));
+  const dense = sum(run.rlSteps.map((r) => r.denseBackwardFlops));
+  return { saved: dense > 0 ? 1 - backward / dense : NaN, backward, dense };
+}
+
+// Bottom to top: backward first, so the dense-backward line compares directly with its bar.
+const STACK: readonly Phase[] = ['backward', 'forward', 'optimizer', 'rollout'];
+
+function phaseChart(run: RunData, kind: 'flops' | 'ms'): Chart {
+  const flops = kind === 'flops';
+  const c: Chart = { id: flops ? 'flops' : 'gpu-time', title: flops ? 'FLOPs per phase per RL step' : 'GPU time per phase per RL step', caption: '' };
+  const steps = run.rlSteps.filter((r) => r[kind]);
+  if (!steps.length) return { ...c, note: `No RL step records with ${flops ? 'FLOP counts' : 'GPU times'}.` };
+  const xs = steps.map((r) => r.step);
+  const raw = STACK.map((p) => steps.map((r) => (fin(r[kind][p]) ? r[kind][p] : 0)));
+  const tops: number[][] = [];
+  raw.forEach((col, j) => tops.push(col.map((v, i) => v + (j ? tops[j - 1][i] : 0))));
+  const fmt = (v: number) => (flops ? si(v, 'FLOP') : `${+v.toPrecision(3)} ms`);
+  const series: uPlot.Series[] = [{ label: 'RL step' }];
+  STACK.forEach((p, j) => series.push({
+    label: p, stroke: COLORS[p], fill: COLORS[p] + 'cc', points: { show: false },
+    paths: barPaths((i) => (j ? tops[j - 1][i] : 0)),
+    value: (_u, _v, _s, i) => (i == null ? '—' : fmt(raw[j][i])), // the phase's own value, not the stack height
+  }));
+  const data: (number | null)[][] = [xs, ...tops];
+  const totals = PHASES.map((p) => `${p} ${fmt(sum(steps.map((r) => r[kind][p])))}`).join(', ');
+  if (flops) {
+    const b = backwardSaved(run);
+    series.push(line('backward if dense', COLORS.backward, { dash: [6, 4], width: 1.5, points: { show: false }, value: (_u, v) => fmt(v) }));
+    data.push(steps.map((r) => (fin(r.denseBackwardFlops) ? r.denseBackwardFlops : null)));
+    c.caption = `Stacked per step, backward at the bottom so the dashed line (analytic FLOPs of a dense backward on the same batch) compares with it directly. ` +
+      `Backward FLOPs saved vs dense over the run: ${pct(b.saved)} (${si(b.backward, 'FLOP')} of ${si(b.dense, 'FLOP')}). Totals: ${totals}.`;
+  } else {
+    c.caption = `Stacked per step, GPU milliseconds per phase as the runtime measured them. Totals: ${totals}.`;
+  }
+  return { ...c, data: data as uPlot.AlignedData, opts: { width: W, height: H, scales: padX(xs), series, axes: [stepAxis('RL step'), { ...axis(flops ? 'FLOPs' : 'GPU ms', fmt), size: 70 }] } };
+}
+export const flopsChart = (run: RunData) => phaseChart(run, 'flops');
+export const gpuTimeChart = (run: RunData) => phaseChart(run, 'ms');
+
+export function passAtKChart(run: RunData): Chart {
+  const c: Chart = { id: 'pass-at-k', title: 'pass@k on held-out problems', caption: '' };
+  const final = [...run.evals].reverse().find((e) => e.passAtK?.length);
+  const curves: [string, string, HeldOutEval][] = [];
+  if (run.baseEval?.passAtK?.length) curves.push(['SFT base', COLORS.base, run.baseEval]);
+  if (final) curves.push([`after RL (step ${final.step})`, COLORS.heldout, final]);
+  if (!curves.length) return { ...c, note: 'No held-out evaluation with pass@k (eval or sft-base-eval records).' };
+  const e = curves[curves.length - 1][2];
+  c.caption = `Unbiased pass@k (Chen et al. 2021) from ${e.samples} samples per problem on ${e.problems} held-out problems; k on a log scale.`;
+  return {
+    ...c, data: align(curves.map(([, , ev]) => ev.passAtK.map((p) => [p.k, p.passAtK]))),
+    opts: {
+      width: W, height: H,
+      scales: { x: { time: false, distr: 3, log: 2 }, y: { range: [0, 1] } },
+      series: [{ label: 'k' }, ...curves.map(([label, color]) => line(label, color, { points: { show: true, size: 6 }, dash: color === COLORS.base ? [6, 4] : undefined }))],
+      axes: [axis('k (log scale)', (v) => String(v)), axis('pass@k', (v) => pct(v, 0))],
+    },
+  };
+}
+
+/** Every chart in report order, in the five sections below. */
+export const SECTIONS: { title: string; charts: ((run: RunData) => Chart)[] }[] = [
+  { title: 'Reward and held-out accuracy', charts: [rlRewardChart, sftAccuracyChart] },
+  { title: 'Loss per step', charts: [sftLossChart, rlLossChart] },
+  { title: 'Forking tokens', charts: [entropyHistogramChart] },
+  { title: 'Compute', charts: [flopsChart, gpuTimeChart] },
+  { title: 'pass@k', charts: [passAtKChart] },
+];
+
+// ---- summary tables ----
+
+export interface Table { title: string; head: string[]; rows: string[][] }
+
+/** The final numbers, each computed from the records. */
+export function summaryTables(run: RunData): Table[] {
+  const out: Table[] = [];
+  const final = run.evals[run.evals.length - 1];
+  if (run.baseEval || final) {
+    const b = run.baseEval, f = final;
+    const ks = [...new Set([...(b?.passAtK ?? []), ...(f?.passAtK ?? [])].map((p) => p.k))].sort((x, y) => x - y);
+    const pick = ks.length > 2 ? [ks[0], ks[ks.length - 1]] : ks;
+    const pk = (e: HeldOutEval | undefined | null, k: number) => pct(e?.passAtK?.find((p) => p.k === k)?.passAtK);
+    out.push({
+      title: 'Held-out evaluation', head: ['', 'SFT base', f ? `final (RL step ${f.step})` : 'final'],
+      rows: [
+        ['greedy accuracy', pct(b?.greedyAccuracy), pct(f?.greedyAccuracy)],
+        ...pick.map((k) => [`pass@${k}`, pk(b, k), pk(f, k)]),
+        ['problems × samples', b ? `${b.problems} × ${b.samples}` : '—', f ? `${f.problems} × ${f.samples}` : '—'],
+      ],
+    });
+  }
+  if (run.sftSteps.length || run.sftEvals.length) {
+    const s = run.sftSteps[run.sftSteps.length - 1], e = run.sftEvals[run.sftEvals.length - 1];
+    out.push({
+      title: 'SFT', head: ['', ''],
+      rows: [
+        ['steps', s ? String(s.step) : '—'],
+        ['final loss', fixed(s?.loss)],
+        ['final held-out accuracy', e ? `${pct(e.heldoutAccuracy)} on ${e.problems}` : '—'],
+        ['tokens trained on', si(sum(run.sftSteps.map((r) => r.tokens)))],
+      ],
+    });
+  }
+  if (run.rlSteps.length) {
+    const r = run.rlSteps, l = r[r.length - 1];
+    const tail = r.slice(-Math.max(1, Math.ceil(r.length / 10)));
+    const b = backwardSaved(run);
+    const phaseSum = (k: 'flops' | 'ms') => PHASES.map((p) => `${p} ${k === 'flops' ? si(sum(r.map((x) => x.flops?.[p]))) : (sum(r.map((x) => x.ms?.[p])) / 1000).toFixed(1) + ' s'}`).join(', ');
+    out.push({
+      title: 'RL', head: ['', ''],
+      rows: [
+        ['steps', String(l.step)],
+        ['final mean reward', `${fixed(l.reward, 3)} (last ${tail.length} steps: ${fixed(sum(tail.map((x) => x.reward)) / tail.length, 3)})`],
+        ['final batch accuracy', pct(l.accuracy)],
+        ['final mean token entropy', `${fixed(l.entropyMean / LN2, 3)} bits (${fixed(l.entropyMean, 3)} nats)`],
+        ['tokens trained on / response tokens', `${sum(r.map((x) => x.selected))} / ${sum(r.map((x) => x.responseTokens))} (${pct(sum(r.map((x) => x.selected)) / sum(r.map((x) => x.responseTokens)))})`],
+        ['backward FLOPs saved vs dense', pct(b.saved)],
+        ['FLOPs', phaseSum('flops')],
+        ['GPU time', phaseSum('ms')],
+      ],
+    });
+  }
+  return out;
+}
