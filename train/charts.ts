@@ -155,7 +155,7 @@ export function sftAccuracyChart(run: RunData): Chart {
   c.caption = `Greedy exact-match accuracy on ${last.problems} held-out problems during supervised training.`;
   return {
     ...c, data: align([run.sftEvals.map((e) => [e.step, e.heldoutAccuracy])]),
-    opts: { width: W, height: H, scales: xLinear, series: [{ label: 'SFT step' }, line('held-out greedy accuracy', COLORS.heldout, { points: { show: true, size: 6 } })], axes: [stepAxis('SFT step'), axis('accuracy', (v) => pct(v, 0))] },
+    opts: { width: W, height: H, scales: { ...xLinear, y: { range: [0, 1] } }, series: [{ label: 'SFT step' }, line('held-out greedy accuracy', COLORS.heldout, { points: { show: true, size: 6 } })], axes: [stepAxis('SFT step'), axis('accuracy', (v) => pct(v, 0))] },
   };
 }
 

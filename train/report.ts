@@ -40,7 +40,12 @@ export function readMetrics(path: string): MetricsFile {
 export function runSettings(runDir: string): [string, string][] {
   const path = join(runDir, 'run.json');
   if (!existsSync(path)) return [];
-  const run = JSON.parse(readFileSync(path, 'utf8'));
+  let run: any;
+  try {
+    run = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`${path} is not valid JSON (${(e as Error).message})`);
+  }
   const rows: [string, string][] = [];
   if (Array.isArray(run.argv)) rows.push(['command', ['train/run.ts', ...run.argv].join(' ')]);
   const a = run.adapter;
