@@ -1,7 +1,7 @@
 // scripts/entropy.ts as a user runs it (a child process) on a tiny checkpoint: token count, entropy
 // range, agreement with the float64 reference model, the table's marks, and its one-line errors.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,7 @@ const wte = layout.byName.get('wte.weight')!;
 for (let i = wte.offset; i < wte.offset + wte.size; i++) params[i] *= 20;
 const dir = mkdtempSync(join(tmpdir(), 'forkgrad-entropy-'));
 saveCheckpoint(dir, cfg, layout, params);
+t.after(() => rmSync(dir, { recursive: true, force: true }));
 
 function tool(...args: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/entropy.ts', '--checkpoint', dir, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });

@@ -3,7 +3,7 @@
 // an SFT-only run has no records for. With /usr/bin/chromium present, the page is also loaded
 // headless and every chart must have mounted.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,8 +47,12 @@ function rlRecords(steps: number): object[] {
   return out;
 }
 
+const dirs: string[] = [];
+t.after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
 function fixture(records: object[], runJson?: object): string {
   const dir = mkdtempSync(join(tmpdir(), 'forkgrad-report-'));
+  dirs.push(dir);
   writeFileSync(join(dir, 'metrics.jsonl'), records.map((x) => JSON.stringify(x)).join('\n') + '\n');
   if (runJson) writeFileSync(join(dir, 'run.json'), JSON.stringify(runJson));
   return dir;
