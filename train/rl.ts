@@ -10,8 +10,7 @@ import { pgLoss, tokenEntropy } from '../kernels/pgloss.js';
 import type { Runtime, Tensor } from '../kernels/runtime.js';
 import { selectRows, selectedCount, type SelectMode } from '../kernels/select.js';
 import { Decoder } from '../model/generate.js';
-import type { GPT } from '../model/gpt.js';
-export type BackwardMode = 'dense' | 'exact' | 'forkOnly'; // TODO: from model/gpt.ts once the sparse backward lands
+import type { BackwardMode, GPT } from '../model/gpt.js';
 import { EOS, PAD, TOKENS, encodeExample, generate, maxLengths, sampler, verifyTokens, type Problem, type TaskConfig } from '../verify/index.js';
 import { greedyAccuracy } from './evaluate.js';
 import { groupAdvantages } from './metrics.js';
@@ -107,6 +106,14 @@ function histogram(xs: number[], threshold: number) {
   return { edges, counts, threshold };
 }
 
+/** Scores one completion (answer ids up to and including EOS). Default: the task's exact verifier. */
+export type RewardFn = (problem: Problem, ids: number[]) => { reward: number; correct: boolean };
+
+const verifierReward: RewardFn = (problem, ids) => {
+  const v = verifyTokens(problem, ids, { requireEos: true });
+  return { reward: v.reward, correct: v.correct };
+};
+
 export class RlTrainer {
   private decoder: Decoder;
   private next: () => Problem;
@@ -114,7 +121,7 @@ export class RlTrainer {
   private L: number;
   private step = 0;
 
-  constructor(private model: GPT, readonly o: RlOptions) {
+  constructor(private model: GPT, readonly o: RlOptions, private reward: RewardFn = verifierReward) {
     this.L = Math.min(model.cfg.contextLength, maxLengths(o.task).sequence + 2);
     this.decoder = new Decoder(model, o.numPrompts * o.numGenerations, this.L);
     this.next = sampler(o.task, { seed: o.seed + 1000, split: 'train' });
@@ -147,7 +154,7 @@ export class RlTrainer {
       while (e < L && row[e] !== EOS && row[e] !== PAD) e++;
       const stop = Math.min(L, e + 1); // include the EOS the model chose (if any): it is an action too
       end.push(stop);
-      const v = verifyTokens(problems[Math.floor(b / G)], Array.from(row.subarray(gen.promptLength[b], stop)), { requireEos: true });
+      const v = this.reward(problems[Math.floor(b / G)], Array.from(row.subarray(gen.promptLength[b], stop)));
       rewards.push(v.reward);
       correct.push(v.correct);
     });
@@ -229,12 +236,12 @@ export class RlTrainer {
     rt.phase = 'backward';
     const rowSet = attentionRows(rt, rows, { B, T }, k);
     model.zeroGrad();
-    (model.backward as any)(dlogits, { rows: rowSet, mode: o.topEntropyQuantile < 1 || o.selection === 'bottom' ? o.backward : 'dense' });
+    model.backward(dlogits, { rows: rowSet, mode: o.topEntropyQuantile < 1 || o.selection === 'bottom' ? o.backward : 'dense' });
 
     let gradCosine: number | null = null;
     if (o.logGradCosine && o.backward === 'forkOnly') {
       rt.phase = 'diagnostic';
-      gradCosine = await (model as any).gradientCosine(dlogits, rowSet, 'exact');
+      gradCosine = await model.gradientCosine(dlogits, rowSet, 'exact');
     }
 
     rt.phase = 'optimizer';

@@ -11,6 +11,14 @@ import { GPT } from '../model/gpt.js';
 import { parseRunOptions, type RunOptions } from './cli.js';
 import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from './files.js';
 import { trainSft } from './sft.js';
+import { RlTrainer, PHASES } from './rl.js';
+import { greedyAccuracy, passAtKCurve } from './evaluate.js';
+import { predictBackwardFlops } from '../model/flops.js';
+import { formatTable } from '../kernels/runtime.js';
+import { generate } from '../verify/index.js';
+
+const PASS_KS = [1, 2, 4, 8, 16, 32, 64];
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
 let opts: RunOptions;
 try {
@@ -87,8 +95,73 @@ if (opts.checkpoint) {
   console.log(`SFT done: ${r.steps} steps in ${secs.toFixed(0)} s, loss ${r.lastLoss.toFixed(4)}, held-out greedy exact match ${(r.finalAccuracy * 100).toFixed(1)}%`);
 }
 
-writeFileAtomic(join(runDir, 'summary.json'), JSON.stringify({ runDir, stopped: stopRequested }, null, 2));
-console.log(`run folder: ${runDir}`);
+const summary: Record<string, unknown> = { runDir, task: opts.task };
+if (opts.stage === 'all' && !stopRequested) {
+  const ro = opts.rl;
+  const evalCfg = { batch: 256 };
+  console.log(`RL: ${ro.maxSteps} steps × ${ro.numPrompts} prompts × ${ro.numGenerations} samples, ρ = ${ro.topEntropyQuantile} (${ro.selection}), ${ro.backward} backward`);
+  const heldoutProblems = generate(opts.task, { seed: opts.seed + 1, split: 'heldout', count: opts.rl.evalProblems, unique: true });
+  const baseAcc = await greedyAccuracy(model, opts.task, heldoutProblems, evalCfg.batch);
+  const passProblems = heldoutProblems.slice(0, opts.passK.problems);
+  const basePass = await passAtKCurve(model, opts.task, passProblems, opts.passK.samples, PASS_KS, { temperature: opts.passK.temperature, seed: opts.seed + 7 });
+  log({ stage: 'sft-base-eval', step: 0, greedyAccuracy: baseAcc, passAtK: basePass, samples: opts.passK.samples, problems: passProblems.length });
+  console.log(`SFT base: held-out greedy ${(baseAcc * 100).toFixed(1)}%, pass@1 ${(basePass[0].passAtK * 100).toFixed(1)}%`);
+
+  const trainer = new RlTrainer(model, ro);
+  const bar = new cliProgress.SingleBar({
+    format: 'RL  [{bar}] {value}/{total} | reward {reward} | held-out {acc} | {eta_formatted} left',
+    etaBuffer: 20,
+  }, cliProgress.Presets.shades_classic);
+  bar.start(ro.maxSteps, 0, { reward: '-', acc: '-' });
+  const totals: Record<string, { flops: number; ms: number }> = {};
+  let denseBackward = 0;
+  const t0 = performance.now();
+  const r = await trainer.train({
+    shouldStop: () => stopRequested,
+    onStep: (m) => {
+      const dense = predictBackwardFlops(model.cfg, ro.numPrompts * ro.numGenerations, trainer.positions, m.selected, 'dense');
+      denseBackward += dense;
+      for (const p of PHASES) {
+        const t = (totals[p] ??= { flops: 0, ms: 0 });
+        t.flops += m.flops[p];
+        t.ms += m.ms[p];
+      }
+      log({ ...m, denseBackwardFlops: dense });
+      bar.update(m.step, { reward: m.reward.toFixed(3) });
+    },
+    onEval: (m) => {
+      log(m);
+      bar.update({ acc: `${(m.greedyAccuracy * 100).toFixed(1)}%` });
+      if (!process.stdout.isTTY) console.log(`RL step ${m.step}: held-out greedy accuracy ${(m.greedyAccuracy * 100).toFixed(1)}%`);
+    },
+  });
+  bar.stop();
+  trainer.destroy();
+  const rlSecs = (performance.now() - t0) / 1000;
+  const params = await model.readParams();
+  saveCheckpoint(join(runDir, 'checkpoint'), model.cfg, model.layout, params, { task: opts.task, stage: 'rl', steps: r.steps, heldoutAccuracy: r.finalAccuracy, rl: ro });
+  let finalPass = basePass;
+  if (!stopRequested) {
+    finalPass = await passAtKCurve(model, opts.task, passProblems, opts.passK.samples, PASS_KS, { temperature: opts.passK.temperature, seed: opts.seed + 7 });
+    log({ stage: 'eval', step: r.steps, greedyAccuracy: r.finalAccuracy, passAtK: finalPass, samples: opts.passK.samples, problems: passProblems.length });
+  }
+  Object.assign(summary, {
+    baseGreedyAccuracy: baseAcc, finalGreedyAccuracy: r.finalAccuracy,
+    basePassAtK: basePass, finalPassAtK: finalPass,
+    rlSteps: r.steps, rlSeconds: rlSecs, phases: totals,
+    backwardFlopsSaved: denseBackward > 0 ? 1 - (totals.backward?.flops ?? 0) / denseBackward : 0,
+  });
+  const pk = (xs: typeof basePass, k: number) => xs.find((x) => x.k === k)?.passAtK ?? NaN;
+  console.log(formatTable(['held-out', 'SFT base', 'after RL'], [
+    ['greedy accuracy', pct(baseAcc), pct(r.finalAccuracy)],
+    ...[1, 8, 64].map((k) => [`pass@${k}`, pct(pk(basePass, k)), pct(pk(finalPass, k))]),
+  ]));
+  console.log(formatTable(['phase', 'GFLOP', 'GPU s'], PHASES.map((p) => [p, ((totals[p]?.flops ?? 0) / 1e9).toFixed(2), ((totals[p]?.ms ?? 0) / 1000).toFixed(2)])));
+  console.log(`backward FLOPs saved by the ${ro.backward} sparse backward vs dense: ${pct(summary.backwardFlopsSaved as number)}`);
+}
+
+writeFileAtomic(join(runDir, 'summary.json'), JSON.stringify({ ...summary, stopped: stopRequested }, null, 2));
+console.log(`run folder: ${runDir}${stopRequested ? ' (stopped early; checkpoint saved)' : ''}`);
 model.destroy();
 rt.destroy();
 gpu.destroy();
