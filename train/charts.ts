@@ -272,7 +272,7 @@ export function passAtKChart(run: RunData): Chart {
   if (run.baseEval?.passAtK?.length) curves.push(['SFT base', COLORS.base, run.baseEval]);
   if (final) curves.push([`after RL (step ${final.step})`, COLORS.heldout, final]);
   if (!curves.length) return { ...c, note: 'No held-out evaluation with pass@k (eval or sft-base-eval records).' };
-  const e = curves[curves.length - 1][2];
+  const e = curves[curves.length - 1][2]; // intermediate evals are greedy-only: no passAtK, no samples
   c.caption = `Unbiased pass@k (Chen et al. 2021) from ${e.samples} samples per problem on ${e.problems} held-out problems; k on a log scale.`;
   return {
     ...c, data: align(curves.map(([, , ev]) => ev.passAtK.map((p) => [p.k, p.passAtK]))),
@@ -312,7 +312,7 @@ export function summaryTables(run: RunData): Table[] {
       rows: [
         ['greedy accuracy', pct(b?.greedyAccuracy), pct(f?.greedyAccuracy)],
         ...pick.map((k) => [`pass@${k}`, pk(b, k), pk(f, k)]),
-        ['problems × samples', b ? `${b.problems} × ${b.samples}` : '—', f ? `${f.problems} × ${f.samples}` : '—'],
+        ['problems × samples', ...[b, f].map((e) => (e ? `${e.problems}${e.samples ? ` × ${e.samples}` : ' (greedy only)'}` : '—'))],
       ],
     });
   }
