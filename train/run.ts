@@ -16,6 +16,7 @@ import { greedyAccuracy, passAtKCurve } from './evaluate.js';
 import { predictBackwardFlops } from '../model/flops.js';
 import { formatTable } from '../kernels/runtime.js';
 import { generate } from '../verify/index.js';
+import { writeReport } from './report.js';
 
 const PASS_KS = [1, 2, 4, 8, 16, 32, 64];
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
@@ -161,6 +162,7 @@ if (opts.stage === 'all' && !stopRequested) {
 }
 
 writeFileAtomic(join(runDir, 'summary.json'), JSON.stringify({ ...summary, stopped: stopRequested }, null, 2));
+console.log(`report: ${writeReport(runDir)}`);
 console.log(`run folder: ${runDir}${stopRequested ? ' (stopped early; checkpoint saved)' : ''}`);
 model.destroy();
 rt.destroy();
