@@ -1,6 +1,6 @@
 import type { Runtime, Tensor } from './runtime.js';
 import {
-  backwardDWGSL, backwardKeysWGSL, backwardQueriesWGSL, decodeWGSL, forwardWGSL, prefillWGSL, rowMaskWGSL, type SaveMode,
+  layout, backwardDWGSL, backwardKeysWGSL, backwardQueriesWGSL, cacheWriteWGSL, decodeWGSL, forwardWGSL, rowMaskWGSL, type SaveMode,
 } from './attention.wgsl.js';
 
 export type { SaveMode } from './attention.wgsl.js';
@@ -222,10 +222,10 @@ export function attentionPrefill(rt: Runtime, a: { qkv: Tensor; cache: KVCache; 
   const { B, H, hd, Tmax } = a.cache;
   if (!(a.T >= 1 && a.T <= Tmax)) throw new Error(`attentionPrefill: T is ${a.T}; the cache holds 1..${Tmax} positions`);
   checkSize('attentionPrefill', 'qkv', a.qkv, [B, a.T, 3 * H * hd]);
-  rt.dispatch(rt.kernel({ name: 'attn_prefill', code: prefillWGSL(hd) }), {
-    params: [H, B, a.T, Tmax],
+  rt.dispatch(rt.kernel({ name: 'attn_cache_write', code: cacheWriteWGSL(hd, false) }), {
+    params: [H, B, a.T, Tmax, 0],
     tensors: [a.qkv, a.cache.k, a.cache.v],
-    groups: [Math.ceil((B * a.T * H) / 64)],
+    groups: [Math.ceil((B * a.T * H * hd) / layout(hd).W / 64)],
   });
 }
 
@@ -265,9 +265,15 @@ export function attentionDecode(
   }
   // lanes hold different sequences: nothing to share, so decode is always the portable kernel
   const R = tuning(rt, { ...a, subgroups: false }).R;
+  const pos = typeof a.pos === 'number' ? a.pos : 0;
+  rt.dispatch(rt.kernel({ name: 'attn_cache_write', code: cacheWriteWGSL(hd, !!posT) }), {
+    params: [H, B, 1, Tmax, pos],
+    tensors: [a.qkv, a.cache.k, a.cache.v, ...(posT ? [posT] : [])],
+    groups: [Math.ceil((B * H * hd) / layout(hd).W / 64)],
+  });
   const k = rt.kernel({ name: 'attn_decode', code: decodeWGSL(hd, !!posT, R) });
   rt.dispatch(k, {
-    params: [H, B, Tmax, typeof a.pos === 'number' ? a.pos : 0],
+    params: [H, B, Tmax, pos],
     fparams: [1 / Math.sqrt(hd)],
     tensors: [a.qkv, a.cache.k, a.cache.v, a.out, ...(posT ? [posT] : [])],
     groups: [Math.ceil((B * H) / R)],

@@ -338,9 +338,10 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 }`;
 
 /**
- * KV-cache decode step, one invocation per (b, h): stores the new k, v at position pos_b of the cache
- * [B, H, Tmax, hd] and attends to positions 0..pos_b with the forward's exact arithmetic. Positions
- * come from a uniform (all equal) or a u32 buffer [B]; a position ≥ Tmax leaves y untouched.
+ * KV-cache decode step, one invocation per (b, h): attends to cache positions 0..pos_b (the new k, v
+ * already stored there by cacheWriteWGSL) with the forward's exact arithmetic. Positions come from
+ * a uniform (all equal) or a u32 buffer [B]; a position ≥ Tmax leaves y untouched. The cache is
+ * bound read-only: on llvmpipe the same kernel storing the new row itself compiled 3× as slowly.
  */
 export function decodeWGSL(hd: number, perSeq: boolean, R: number): string {
   const L = layout(hd);
@@ -349,8 +350,8 @@ ${L.consts}
 struct P { H: u32, B: u32, Tmax: u32, pos: u32, scale: f32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> qkv: array<${L.V}>;
-@group(0) @binding(2) var<storage, read_write> kc: array<${L.V}>;
-@group(0) @binding(3) var<storage, read_write> vc: array<${L.V}>;
+@group(0) @binding(2) var<storage, read> kc: array<${L.V}>;
+@group(0) @binding(3) var<storage, read> vc: array<${L.V}>;
 @group(0) @binding(4) var<storage, read_write> y: array<${L.V}>;
 ${perSeq ? '@group(0) @binding(5) var<storage, read> posOf: array<u32>;' : ''}
 
@@ -365,7 +366,6 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   if (pos >= p.Tmax) { return; }
   let qo = b * C3 + h * HV;
   let co = bh * p.Tmax * HV;
-  ${each(L.HV, (d) => `kc[co + pos * HV + ${d}u] = qkv[qo + CV + ${d}u];\n  vc[co + pos * HV + ${d}u] = qkv[qo + 2u * CV + ${d}u];`)}
   ${each(L.HV, (d) => `let q${d} = qkv[qo + ${d}u] * p.scale;`)}
   ${attendRow(L, (j, d) => `kc[co + ${j} * HV + ${d}u]`, (j, d) => `vc[co + ${j} * HV + ${d}u]`, 'pos + 1u', 'true')}
   let inv = 1.0 / l;
@@ -374,28 +374,36 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 }`;
 }
 
-/** Copies k, v of positions 0..T−1 from qkv [B, T, 3C] into the cache [B, H, Tmax, hd]. */
-export function prefillWGSL(hd: number): string {
+/**
+ * Stores k, v of T consecutive positions per sequence from qkv [B, T, 3C] into the cache
+ * [B, H, Tmax, hd] at positions base_b + t, base_b from a uniform or a u32 buffer [B]; one
+ * invocation per element of V. Prefill is T = prompt length, base 0; a decode step T = 1, base pos.
+ */
+export function cacheWriteWGSL(hd: number, perSeq: boolean): string {
   const L = layout(hd);
   return /* wgsl */ `
 ${L.consts}
-struct P { H: u32, B: u32, T: u32, Tmax: u32 }
+struct P { H: u32, B: u32, T: u32, Tmax: u32, base: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> qkv: array<${L.V}>;
 @group(0) @binding(2) var<storage, read_write> kc: array<${L.V}>;
 @group(0) @binding(3) var<storage, read_write> vc: array<${L.V}>;
+${perSeq ? '@group(0) @binding(4) var<storage, read> posOf: array<u32>;' : ''}
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   ${DIMS}
-  let n = gid.x;
-  if (n >= p.B * p.T * H) { return; }
-  let h = n % H;
-  let bt = n / H;
+  let n = gid.x;   // ((b·T + t)·H + h)·HV + d
+  if (n >= p.B * p.T * CV) { return; }
+  let d = n % HV;
+  let h = (n / HV) % H;
+  let bt = n / CV;
   let b = bt / p.T;
-  let t = bt % p.T;
-  let src = bt * C3 + CV + h * HV;
-  let dst = ((b * H + h) * p.Tmax + t) * HV;
-  ${each(L.HV, (d) => `kc[dst + ${d}u] = qkv[src + ${d}u];\n  vc[dst + ${d}u] = qkv[src + CV + ${d}u];`)}
+  let pos = ${perSeq ? 'posOf[b]' : 'p.base'} + bt % p.T;
+  if (pos >= p.Tmax) { return; }
+  let src = bt * C3 + CV + h * HV + d;
+  let dst = ((b * H + h) * p.Tmax + pos) * HV + d;
+  kc[dst] = qkv[src];
+  vc[dst] = qkv[src + CV];
 }`;
 }
