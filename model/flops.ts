@@ -10,15 +10,18 @@
 //   linear(n, i, o) = 4·n·i·o + n·o                (dX, dW, db)
 //   gelu(n)         = 19·n·F
 //   attn(q, pairs)  = 2·C·q + 8·C·pairs            (D_i per query row; dp, dk, dv, dq per causal pair)
+//   forkAttn(k, p)  = 2·C·k + 4·C·p + 6·C·s        (forkattn.ts: D_r; dp, dq per causal pair; dp, dk,
+//                                                   dv per selected pair, s = selectedPairs(k, N, p))
 //   embed(n)        = 2·n·C                        (dwte, dwpe)
-//   block(up, low, q, pairs) = linear(up, F, C) + gelu(up) + linear(up, C, F) + ln(up, 1)
-//                            + linear(up, C, C) + attn(q, pairs) + linear(low, C, 3C) + ln(low, 1)
-// dense    = head(N) + ln(N, 0) + L·block(N, N, N, P) + embed(N),      P = B·T(T+1)/2
-// exact    = head(k) + ln(k, 0) + block(k, N, k, p) + (L−1)·block(N, N, N, P) + embed(N)
-// forkOnly = head(k) + ln(k, 0) + L·block(k, k, k, p) + embed(k)
+//   block(up, low, core) = linear(up, F, C) + gelu(up) + linear(up, C, F) + ln(up, 1)
+//                        + linear(up, C, C) + core + linear(low, C, 3C) + ln(low, 1)
+// dense    = head(N) + ln(N, 0) + L·block(N, N, attn(N, P)) + embed(N),      P = B·T(T+1)/2
+// exact    = head(k) + ln(k, 0) + block(k, N, attn(k, p)) + (L−1)·block(N, N, attn(N, P)) + embed(N)
+// forkOnly = head(k) + ln(k, 0) + L·block(k, k, forkAttn(k, p)) + embed(k)
 // where p = Σ_{r∈R} (t_r + 1) are the causal pairs of the selected query rows (expected
 // k·(T+1)/2 when unknown, which is what attentionRows counts for a list built on the GPU).
 
+import { selectedPairs } from '../kernels/forkattn.js';
 import type { GPTConfig } from './config.js';
 import type { BackwardMode } from './gpt.js';
 
@@ -38,14 +41,15 @@ export function backwardFlopTerms(cfg: GPTConfig, B: number, T: number, k: numbe
   const linear = (n: number, i: number, o: number) => 4 * n * i * o + n * o;
   const gelu = (n: number) => 19 * n * F;
   const attn = (q: number, pr: number) => 2 * C * q + 8 * C * pr;
+  const forkAttn = (n: number, pr: number) => 2 * C * n + 4 * C * pr + 6 * C * selectedPairs(n, N, pr);
   const embed = (n: number) => 2 * n * C;
-  const block = (l: number, up: number, low: number, q: number, pr: number): FlopTerm[] => [
+  const block = (l: number, up: number, low: number, core: number): FlopTerm[] => [
     { name: `h.${l}.mlp.c_proj`, flops: linear(up, F, C) },
     { name: `h.${l}.mlp.gelu`, flops: gelu(up) },
     { name: `h.${l}.mlp.c_fc`, flops: linear(up, C, F) },
     { name: `h.${l}.ln_2`, flops: ln(up, 1) },
     { name: `h.${l}.attn.c_proj`, flops: linear(up, C, C) },
-    { name: `h.${l}.attn.core`, flops: attn(q, pr) },
+    { name: `h.${l}.attn.core`, flops: core },
     { name: `h.${l}.attn.c_attn`, flops: linear(low, C, 3 * C) },
     { name: `h.${l}.ln_1`, flops: ln(low, 1) },
   ];
@@ -53,8 +57,9 @@ export function backwardFlopTerms(cfg: GPTConfig, B: number, T: number, k: numbe
   const top = sparse ? k : N;
   const terms: FlopTerm[] = [{ name: 'lm_head', flops: head(top) }, { name: 'ln_f', flops: ln(top, 0) }];
   for (let l = L - 1; l >= 0; l--) {
-    const onRows = mode === 'forkOnly' || (mode === 'exact' && l === L - 1);
-    terms.push(...(onRows ? block(l, k, mode === 'forkOnly' ? k : N, k, p) : block(l, N, N, N, P)));
+    if (mode === 'forkOnly') terms.push(...block(l, k, k, forkAttn(k, p)));
+    else if (mode === 'exact' && l === L - 1) terms.push(...block(l, k, N, attn(k, p)));
+    else terms.push(...block(l, N, N, attn(N, P)));
   }
   terms.push({ name: 'embedding', flops: embed(mode === 'forkOnly' ? k : N) });
   return terms;

@@ -8,6 +8,7 @@
 import { attentionBackward, attentionForward, savedShape, type RowSet } from '../kernels/attention.js';
 import { embedding, embeddingBackward } from '../kernels/embedding.js';
 import { gelu, geluBackward } from '../kernels/elementwise.js';
+import { forkAttentionBackward } from '../kernels/forkattn.js';
 import { geluBackwardRows } from '../kernels/gather.js';
 import { layernorm, layernormBackward } from '../kernels/layernorm.js';
 import { matmul } from '../kernels/matmul.js';
@@ -196,8 +197,9 @@ export class GPT {
    *   outside R; skipping them would need strided column blocks the matmul lacks, so they are
    *   computed dense (4·C² FLOPs per unselected row, counted in model/flops.ts).
    *
-   * Mode 'forkOnly' keeps every block on R: after each attention backward, dqkv is used at rows R
-   * only (c_attn backward gathers R), so every op below stays row-sparse down to the embedding.
+   * Mode 'forkOnly' keeps every block on R: each attention backward yields dqkv at rows R only
+   * (forkattn.ts: dq exact, dk/dv from selected queries) and c_attn backward gathers R, so every op
+   * below stays row-sparse down to the embedding.
    * It DROPS exactly the key/value gradients dk_j, dv_j at unselected positions j ∉ R in every
    * block, i.e. the paths by which a selected token's loss reaches the parameters through earlier
    * unselected positions' hidden states (those positions are treated as constants). Everything on
@@ -245,7 +247,9 @@ export class GPT {
       layernormBackward(rt, { dout: a.dln, x: b.res1, mean: b.ln2Mean, rstd: b.ln2Rstd, gamma: w('ln_2.weight'), dx: a.dres, dgamma: g('ln_2.weight'), dbeta: g('ln_2.bias'), accumulate: true, rows: upper });
       // attention: res1 = x + attn(ln1)·Wproj + bproj
       this.linearBackward(a.dres, b.atty, w('attn.c_proj.weight'), a.datty, g('attn.c_proj.weight'), g('attn.c_proj.bias'), upper);
-      attentionBackward(rt, { qkv: b.qkv, out: b.atty, dout: a.datty, dqkv: a.dqkv, saved: b.attSaved, B, T, H, hd, rows: upper ? set : undefined });
+      const att = { qkv: b.qkv, out: b.atty, dout: a.datty, dqkv: a.dqkv, saved: b.attSaved, B, T, H, hd };
+      if (mode === 'forkOnly') forkAttentionBackward(rt, { ...att, rows: set! }); // dqkv at rows R only
+      else attentionBackward(rt, { ...att, rows: upper ? set : undefined });
       this.linearBackward(a.dqkv, b.ln1, w('attn.c_attn.weight'), a.dln, g('attn.c_attn.weight'), g('attn.c_attn.bias'), lower);
       layernormBackward(rt, { dout: a.dln, x: xin, mean: b.ln1Mean, rstd: b.ln1Rstd, gamma: w('ln_1.weight'), dx: a.dres, dgamma: g('ln_1.weight'), dbeta: g('ln_1.bias'), accumulate: true, rows: lower });
     }

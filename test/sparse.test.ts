@@ -3,7 +3,9 @@
 // rows nor stale scratch, and the analytic FLOP model matches what the kernels count.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { attentionRows, type RowSet } from '../kernels/attention.js';
+import { attentionForward, attentionRows, savedShape, type AttnDims, type RowSet } from '../kernels/attention.js';
+import { attentionBackwardRef, attentionForwardRef, type AttnRefForward } from '../kernels/attention.ref.js';
+import { forkAttentionBackward } from '../kernels/forkattn.js';
 import { geluBackwardRows } from '../kernels/gather.js';
 import { geluBackward } from '../kernels/elementwise.js';
 import type { Runtime, Tensor } from '../kernels/runtime.js';
@@ -209,6 +211,73 @@ for (const [N, F] of [[5, 7], [9, 12], [33, 64]]) {
       else assert.is(got[i], d[i], `unlisted element ${i} changed`);
     }
     for (const tt of [dT, xT, rowsT, dense]) tt.buffer.destroy();
+  });
+}
+
+// Error bound of the fork-only attention backward against float64, per dqkv element: dS_ij carries
+// the relative error of P (its exponent's absolute error: the q·k dot, the forward's lse, exp's
+// ulps) times |dp − D|, plus the roundings of dp = dO·v and of D = dO·y (y itself a float32 sum
+// over keys); each output then sums ≤ T such terms. γ_K with K = 2·hd + 2·T + 8 covers every chain.
+function forkAttnBounds(qkv: Float32Array, dout: Float32Array, d: AttnDims, f: AttnRefForward, listed: Uint8Array): Float64Array {
+  const { B, T, H, hd } = d, C = H * hd, scale = 1 / Math.sqrt(hd), K = 2 * hd + 2 * T + 8;
+  const gK = (K * U32) / (1 - K * U32);
+  const q = (n: number, h: number, e: number) => qkv[n * 3 * C + h * hd + e];
+  const k = (n: number, h: number, e: number) => qkv[n * 3 * C + C + h * hd + e];
+  const v = (n: number, h: number, e: number) => qkv[n * 3 * C + 2 * C + h * hd + e];
+  const g = (n: number, h: number, e: number) => dout[n * C + h * hd + e];
+  const out = new Float64Array(B * T * 3 * C);
+  for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let i = 0; i < T; i++) {
+    const ni = b * T + i, bhi = (b * H + h) * T + i;
+    if (!listed[ni]) continue;
+    let D = 0, absD = 0;
+    for (let e = 0; e < hd; e++) {
+      D += g(ni, h, e) * f.y[ni * C + h * hd + e];
+      let ay = 0;
+      for (let j = 0; j <= i; j++) ay += f.P[bhi * T + j] * Math.abs(v(b * T + j, h, e));
+      absD += Math.abs(g(ni, h, e)) * ay;
+    }
+    for (let j = 0; j <= i; j++) {
+      const nj = b * T + j, P = f.P[bhi * T + j];
+      let dp = 0, absDp = 0, absS = 0;
+      for (let e = 0; e < hd; e++) {
+        dp += g(ni, h, e) * v(nj, h, e);
+        absDp += Math.abs(g(ni, h, e) * v(nj, h, e));
+        absS += scale * Math.abs(q(ni, h, e) * k(nj, h, e));
+      }
+      const ds = P * (dp - D);
+      const errDs = P * gK * (Math.abs(dp - D) * (absS + Math.abs(f.lse[bhi]) + 1) + absDp + absD);
+      for (let e = 0; e < hd; e++) {
+        out[ni * 3 * C + h * hd + e] += scale * (errDs * Math.abs(k(nj, h, e)) + gK * Math.abs(ds * k(nj, h, e)));
+        if (!listed[nj]) continue;
+        out[nj * 3 * C + C + h * hd + e] += scale * (errDs * Math.abs(q(ni, h, e)) + gK * Math.abs(ds * q(ni, h, e)));
+        out[nj * 3 * C + 2 * C + h * hd + e] += P * gK * (absS + Math.abs(f.lse[bhi]) + 2) * Math.abs(g(ni, h, e));
+      }
+    }
+  }
+  return out.map((x) => 2 * x + 1e-30); // 2: second-order terms
+}
+
+for (const [hd, mode] of [[5, 'lse'], [8, 'lse'], [8, 'att']] as const) {
+  t(`forkAttentionBackward == float64 at the selected rows, others untouched: hd ${hd}, saved ${mode}`, async () => {
+    const rt = await testRuntime();
+    const d: AttnDims = { B: 2, T: 9, H: 3, hd }, C = d.H * hd, N = d.B * d.T;
+    const qkvH = randArray(N * 3 * C, hd, 1), doutH = randArray(N * C, hd + 1, 1);
+    const ids = [17, 3, 4, 9, 0, 12, 8];
+    const listed = new Uint8Array(N);
+    ids.forEach((r) => (listed[r] = 1));
+    const qkv = rt.upload(qkvH, [d.B, d.T, 3 * C]), out = rt.empty([d.B, d.T, C]), saved = rt.empty(savedShape(d, mode));
+    const dout = rt.upload(doutH, [d.B, d.T, C]), dqkv = rt.upload(new Float32Array(N * 3 * C).fill(NaN), [d.B, d.T, 3 * C]);
+    const rows = attentionRows(rt, ids, d);
+    attentionForward(rt, { ...d, qkv, out, saved, mode });
+    forkAttentionBackward(rt, { ...d, qkv, out, dout, dqkv, saved, rows, mode });
+    const got = await rt.readF32(dqkv);
+    const f = attentionForwardRef(qkvH, d);
+    const want = attentionBackwardRef(qkvH, doutH, d, f, ids).dqkv;
+    const bound = forkAttnBounds(qkvH, doutH, d, f, listed);
+    const at = (x: ArrayLike<number>) => Array.from(x).filter((_, i) => listed[Math.floor(i / (3 * C))]);
+    assertWithin(at(got), at(want), at(bound), 'dqkv at selected rows');
+    got.forEach((x, i) => listed[Math.floor(i / (3 * C))] || assert.ok(Number.isNaN(x), `unselected element ${i} written`));
+    for (const x of [qkv, out, saved, dout, dqkv, rows.list, rows.mask]) x.buffer.destroy();
   });
 }
 
