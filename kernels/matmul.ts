@@ -1,0 +1,265 @@
+// Matmul launcher: C = op(A)·op(B) (+ bias) (+= C) in the NN, NT and TN forms, optionally over a
+// gathered list of rows, on whichever variant the autotuner picked for this adapter and shape class.
+import { Autotuner, type TuneCandidate } from './autotune.js';
+import type { Runtime, Tensor } from './runtime.js';
+import { gridFor, matmulWGSL, type GatherMode, type MatmulForm, type MatmulSpec, type VariantConfig } from './matmul.wgsl.js';
+
+export type { GatherMode, MatmulForm } from './matmul.wgsl.js';
+
+export interface MatmulOptions {
+  /** 'NN' (default): C[M,N] = A[M,K]·B[K,N]; 'NT': C = A[M,K]·B[N,K]ᵀ; 'TN': C = A[K,M]ᵀ·B[K,N].
+   * Leading dimensions flatten: A [b, t, k] is an [b·t, k] matrix. */
+  form?: MatmulForm;
+  /** [N], added to every output row */
+  bias?: Tensor;
+  /** C += result instead of C = result */
+  accumulate?: boolean;
+  /**
+   * u32 [R] row list; repeats and any order are allowed, R may be 0.
+   * NN/NT: output row i is A[rows[i], :]·op(B), written to C[i, :] (C is [R, N]) or, with
+   * `scatter`, to C[rows[i], :] leaving other rows of C untouched (scatter + accumulate needs
+   * unique rows: two invocations would add into the same row at once).
+   * TN: the reduction runs over the listed rows only: C = Σ_i A[rows[i], :]ᵀ·B[rows[i], :]
+   * (a repeated row counts twice). Row ids must be in range; the kernels only clamp.
+   */
+  rows?: Tensor;
+  scatter?: boolean;
+  /** A variant name from matmulVariants(), bypassing the autotuner. */
+  variant?: string;
+  /** Profile label; defaults to "matmul <form>". */
+  label?: string;
+}
+
+interface Variant {
+  name: string;
+  config: VariantConfig;
+  subgroups: boolean;
+  /** why it exists, for the bench and the autotuner's report */
+  note: string;
+}
+
+// Subgroup tiles from big (fewest loads per FMA, best for large shapes) to small (less edge
+// waste and more workgroups for small ones). The no-subgroup register block serves adapters
+// without subgroups; the tiled kernel is the one discrete GPUs like.
+const VARIANTS: readonly Variant[] = [
+  { name: 'sg32x64', config: { kind: 'reg', share: 'subgroup', tm: 32, g: 2, wy: 1 }, subgroups: true, note: 'subgroup-shared A, 32×64 per 8 lanes' },
+  { name: 'sg16x64', config: { kind: 'reg', share: 'subgroup', tm: 16, g: 2, wy: 1 }, subgroups: true, note: 'subgroup-shared A, 16×64 per 8 lanes' },
+  { name: 'sg32x32', config: { kind: 'reg', share: 'subgroup', tm: 32, g: 1, wy: 1 }, subgroups: true, note: 'subgroup-shared A, 32×32 per 8 lanes' },
+  { name: 'sg8x32', config: { kind: 'reg', share: 'subgroup', tm: 8, g: 1, wy: 1 }, subgroups: true, note: 'subgroup-shared A, 8×32 per 8 lanes' },
+  { name: 'rb4x8', config: { kind: 'reg', share: 'none', tm: 4, g: 2, wy: 8 }, subgroups: false, note: 'register block 4×8 per invocation, no barriers' },
+  { name: 'tiled64', config: { kind: 'tiled' }, subgroups: false, note: '64×64 workgroup-memory tile, 4×4 per invocation' },
+];
+
+/** Every variant, with whether this runtime's device can run it. */
+export function matmulVariants(rt: Runtime): { name: string; eligible: boolean; note: string }[] {
+  return VARIANTS.map((v) => ({ name: v.name, eligible: eligible(rt, v), note: v.note }));
+}
+
+function eligible(rt: Runtime, v: Variant): boolean {
+  if (!v.subgroups) return true;
+  if (!rt.gpu.hasSubgroups) return false;
+  // The schedule broadcasts within a workgroup of 8; it must be one subgroup.
+  const min = (rt.device as any).adapterInfo?.subgroupMinSize;
+  return typeof min !== 'number' || min >= 8;
+}
+
+function variantByName(rt: Runtime, name: string): Variant {
+  const v = VARIANTS.find((x) => x.name === name);
+  if (!v) throw new Error(`matmul: unknown variant "${name}"; variants are ${VARIANTS.map((x) => x.name).join(', ')}`);
+  if (!eligible(rt, v)) throw new Error(`matmul: variant "${name}" needs subgroups (of at least 8 lanes), which this device lacks`);
+  return v;
+}
+
+// ------------------------------------------------------------------------------------ problem
+
+interface Problem {
+  spec: MatmulSpec;
+  /** logical sizes: output M×N, reduction K (gathered: M = R for NN/NT, K = R for TN) */
+  M: number;
+  N: number;
+  K: number;
+  tensors: Tensor[];
+  label: string;
+}
+
+const lead = (t: Tensor) => t.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+const last = (t: Tensor) => (t.shape.length ? t.shape[t.shape.length - 1] : 1);
+
+function resolve(A: Tensor, B: Tensor, C: Tensor, o: MatmulOptions): Problem {
+  const form = o.form ?? 'NN';
+  if (form !== 'NN' && form !== 'NT' && form !== 'TN') throw new Error(`matmul: form must be NN, NT or TN, got ${form}`);
+  const name = `matmul ${form}`;
+  for (const [w, t] of [['A', A], ['B', B], ['C', C], ['bias', o.bias]] as const) {
+    if (t && t.dtype !== 'f32') throw new Error(`${name}: ${w} (${t.label}) must be f32, got ${t.dtype}`);
+  }
+  if (o.rows && o.rows.dtype === 'f32') throw new Error(`${name}: rows (${o.rows.label}) must be u32`);
+  if (o.scatter && !o.rows) throw new Error(`${name}: scatter needs rows`);
+  if (o.scatter && form === 'TN') throw new Error(`${name}: TN with rows reduces over them; scatter is for NN/NT`);
+  const R = o.rows?.size ?? 0;
+
+  let M: number, N: number, K: number;
+  const bad = (what: string) => new Error(`${name}: ${what} (A [${A.shape}], B [${B.shape}], C [${C.shape}])`);
+  if (form === 'TN') {
+    M = last(A);
+    const ka = lead(A);
+    N = last(B);
+    if (lead(B) !== ka) throw bad(`A has ${ka} rows but B has ${lead(B)}`);
+    K = o.rows ? R : ka;
+  } else {
+    K = last(A);
+    const ma = lead(A);
+    if (form === 'NN') {
+      N = last(B);
+      if (lead(B) !== K) throw bad(`A's ${K} columns do not match B's ${lead(B)} rows`);
+    } else {
+      if (last(B) !== K) throw bad(`A's ${K} columns do not match B's ${last(B)} columns`);
+      N = lead(B);
+    }
+    M = o.rows ? R : ma;
+  }
+  if (o.scatter) {
+    if (C.size % Math.max(N, 1) !== 0 || (N === 0 && C.size !== 0)) throw bad(`C must have N = ${N} columns`);
+  } else if (C.size !== M * N) throw bad(`C must have ${M}×${N} = ${M * N} elements, has ${C.size}`);
+  if (o.bias && o.bias.size !== N) throw new Error(`${name}: bias (${o.bias.label}) must have N = ${N} elements, has ${o.bias.size}`);
+  for (const [w, t] of [['A', A], ['B', B], ['bias', o.bias], ['rows', o.rows]] as const) {
+    if (t && overlaps(t, C)) throw new Error(`${name}: C (${C.label}) overlaps ${w} (${t.label}); outputs must not alias inputs`);
+  }
+
+  const gather: GatherMode = !o.rows ? 'none' : form === 'TN' ? 'reduce' : o.scatter ? 'scatter' : 'compact';
+  // vec4 access along each operand's contiguous dimension; empty tensors bind 4 bytes, so never vec4
+  const k4 = K % 4 === 0 && A.size > 0 && B.size > 0;
+  const spec: MatmulSpec = {
+    form,
+    gather,
+    bias: !!o.bias,
+    accumulate: !!o.accumulate,
+    vecA: form === 'TN' ? M % 4 === 0 && A.size > 0 : k4,
+    vecB: form === 'NT' ? k4 : N % 4 === 0 && B.size > 0,
+    vecC: N % 4 === 0 && C.size > 0,
+  };
+  const tensors = [A, B, C];
+  if (o.bias) tensors.push(o.bias);
+  if (o.rows) tensors.push(o.rows);
+  return { spec, M, N, K, tensors, label: o.label ?? name };
+}
+
+function overlaps(a: Tensor, b: Tensor): boolean {
+  return a.buffer === b.buffer && a.offset < b.offset + b.byteLength && b.offset < a.offset + a.byteLength && a.size > 0 && b.size > 0;
+}
+
+function record(rt: Runtime, v: Variant, p: Problem, override?: { M?: number; K?: number; C?: Tensor; label?: string }): void {
+  const M = override?.M ?? p.M, K = override?.K ?? p.K;
+  const s = p.spec;
+  const key = `${v.name}_${s.form}_${s.gather}${s.bias ? '_bias' : ''}${s.accumulate ? '_acc' : ''}_v${+s.vecA}${+s.vecB}${+s.vecC}`;
+  const k = rt.kernel({ name: `matmul_${key}`, code: matmulWGSL(v.config, s) });
+  const tensors = override?.C ? p.tensors.map((t, i) => (i === 2 ? override.C! : t)) : p.tensors;
+  rt.dispatch(k, {
+    params: [M, p.N, K],
+    tensors,
+    groups: gridFor(v.config, M, p.N),
+    flops: 2 * M * p.N * K,
+    label: override?.label ?? p.label,
+  });
+}
+
+// ------------------------------------------------------------------------------------ tuning
+
+const tuner = new Autotuner('matmul');
+
+/** Shape class: the form, gathering, alignment, and log2 buckets of M, N, K. */
+function classKey(p: Problem): string {
+  const b = (x: number) => (x <= 1 ? x : Math.ceil(Math.log2(x)));
+  const s = p.spec;
+  return `${s.form}/${s.gather}/v${+s.vecA}${+s.vecB}${+s.vecC}/M${b(p.M)}/N${b(p.N)}/K${b(p.K)}`;
+}
+
+/** The untuned choice: the biggest subgroup tile the output fills, else the register block on
+ * CPU adapters and the workgroup-memory tile on GPUs. */
+function defaultVariant(rt: Runtime, p: Problem): Variant {
+  const by = (n: string) => VARIANTS.find((v) => v.name === n)!;
+  if (eligible(rt, by('sg32x64'))) {
+    if (p.M >= 32 && p.N > 32) return by('sg32x64');
+    if (p.M >= 32) return by('sg32x32');
+    return by('sg8x32');
+  }
+  return rt.gpu.adapter.isSoftware ? by('rb4x8') : by('tiled64');
+}
+
+const untuned = new Map<Runtime, Map<string, { A: Tensor; B: Tensor; C: Tensor; o: MatmulOptions }>>();
+
+function choose(rt: Runtime, p: Problem, A: Tensor, B: Tensor, C: Tensor, o: MatmulOptions): Variant {
+  if (o.variant) return variantByName(rt, o.variant);
+  const key = classKey(p);
+  const name = tuner.lookup(rt, key);
+  const v = name ? VARIANTS.find((x) => x.name === name) : undefined;
+  if (v && eligible(rt, v)) return v;
+  let seen = untuned.get(rt);
+  if (!seen) untuned.set(rt, (seen = new Map()));
+  if (!seen.has(key)) seen.set(key, { A, B, C, o: { ...o } });
+  return defaultVariant(rt, p);
+}
+
+// -------------------------------------------------------------------------------------- API
+
+/**
+ * Records C = op(A)·op(B) (+ bias) (+= C) (see MatmulOptions). Sizes come from the tensors'
+ * shapes; any sizes work, including 0 (M or N = 0: nothing to do; K = 0: C = bias or 0, or
+ * unchanged when accumulating).
+ */
+export function matmul(rt: Runtime, A: Tensor, B: Tensor, C: Tensor, o: MatmulOptions = {}): void {
+  const p = resolve(A, B, C, o);
+  if (p.M === 0 || p.N === 0) return;
+  if (p.K === 0 && p.spec.accumulate && !p.spec.bias) return;
+  record(rt, choose(rt, p, A, B, C, o), p);
+}
+
+/**
+ * Times every eligible variant on this call's shape class (unless this adapter already has a
+ * choice for it, in memory or in the on-disk cache) and returns the one later calls will use.
+ * Inputs are only read; the output goes to a scratch tensor.
+ */
+export async function tuneMatmul(rt: Runtime, A: Tensor, B: Tensor, C: Tensor, o: MatmulOptions = {}): Promise<string> {
+  const p = resolve(A, B, C, { ...o, variant: undefined });
+  if (p.M === 0 || p.N === 0 || p.K === 0) return defaultVariant(rt, p).name;
+  const key = classKey(p);
+  await tuner.load(rt);
+  const known = tuner.lookup(rt, key);
+  if (known && VARIANTS.some((v) => v.name === known && eligible(rt, v))) return known;
+
+  // Time a slice of the problem: rows of the output for NN/NT, the reduction for TN. Both keep
+  // the per-row (per-k) work and the memory layout; ~32 MFLOP is enough to rank variants.
+  const tn = p.spec.form === 'TN';
+  const cap = Math.max(64, Math.ceil(2 ** 25 / (2 * p.N * (tn ? p.M : p.K))));
+  const probe = tn ? { M: p.M, K: Math.min(p.K, cap) } : { M: Math.min(p.M, cap), K: p.K };
+  const scratch = rt.empty([C.size], 'f32', 'matmul autotune C');
+  const candidates: TuneCandidate[] = VARIANTS.filter((v) => eligible(rt, v)).map((v) => ({
+    name: v.name,
+    prepare: () => rt.compile({ name: `matmul probe ${v.name}`, code: matmulWGSL(v.config, p.spec) }).then(() => {}),
+    run: () => record(rt, v, p, { ...probe, C: scratch, label: `matmul autotune ${v.name}` }),
+  }));
+  try {
+    return await tuner.tune(rt, key, candidates, 2 * probe.M * p.N * probe.K);
+  } finally {
+    scratch.buffer.destroy();
+    untuned.get(rt)?.delete(key);
+  }
+}
+
+/** Tunes every shape class matmul() has met without a tuned choice; returns how many. */
+export async function tunePendingMatmuls(rt: Runtime): Promise<number> {
+  const seen = untuned.get(rt);
+  if (!seen) return 0;
+  const todo = [...seen.values()];
+  for (const { A, B, C, o } of todo) await tuneMatmul(rt, A, B, C, o);
+  return todo.length;
+}
+
+/** The variant matmul() would use for these arguments now (tuned, else the default). */
+export function matmulChoice(rt: Runtime, A: Tensor, B: Tensor, C: Tensor, o: MatmulOptions = {}): string {
+  const p = resolve(A, B, C, o);
+  if (o.variant) return variantByName(rt, o.variant).name;
+  const name = tuner.lookup(rt, classKey(p));
+  return name && VARIANTS.some((v) => v.name === name && eligible(rt, v)) ? name : defaultVariant(rt, p).name;
+}
+
+export { tuner as matmulTuner };
