@@ -1,6 +1,6 @@
 import type { Runtime, Tensor } from './runtime.js';
 import {
-  layout, backwardDWGSL, backwardKeysWGSL, backwardQueriesWGSL, cacheWriteWGSL, decodeWGSL, forwardWGSL, rowMaskWGSL, type SaveMode,
+  layout, backwardDWGSL, backwardKeysWGSL, backwardQueriesWGSL, cacheWriteWGSL, decodeWGSL, forwardWGSL, rowMaskWGSL, rowOrderWGSL, type SaveMode,
 } from './attention.wgsl.js';
 
 export type { SaveMode } from './attention.wgsl.js';
@@ -103,8 +103,8 @@ export interface RowSet {
   /** u32 ids; entries ≥ B·T are ignored, repeats count once */
   list: Tensor;
   count: number;
-  /** u32 [B·T], 1 where listed */
-  mask: Tensor;
+  /** u32 [2·B·T + B·(T+1)]: mask, per-sequence order and rank of the listed rows (attention.wgsl.ts) */
+  index: Tensor;
   /** distinct rows and the causal pairs they cover (Σ t+1), for FLOP accounting; for a GPU-side
    * list, count and the expectation count·(T+1)/2, as the host cannot see the ids */
   distinct: number;
@@ -138,14 +138,19 @@ export function attentionRows(rt: Runtime, rows: ArrayLike<number> | Tensor, d: 
     distinct = set.size;
     pairs = [...set].reduce((s, r) => s + (r % d.T) + 1, 0);
   }
-  const mask = rt.empty([BT], 'u32', 'attention row mask');
-  rt.zero(mask);
+  const index = rt.empty([2 * BT + d.B * (d.T + 1)], 'u32', 'attention row index');
+  rt.zero(index);
   rt.dispatch(rt.kernel({ name: 'attn_rows', code: rowMaskWGSL }), {
     params: [count, BT],
-    tensors: [list, mask],
+    tensors: [list, index],
     groups: [Math.ceil(count / 64)],
   });
-  return { B: d.B, T: d.T, list, count, mask, distinct, pairs };
+  rt.dispatch(rt.kernel({ name: 'attn_rows_order', code: rowOrderWGSL }), {
+    params: [d.B, d.T],
+    tensors: [index],
+    groups: [Math.ceil(d.B / 64)],
+  });
+  return { B: d.B, T: d.T, list, count, index, distinct, pairs };
 }
 
 /**
@@ -175,27 +180,25 @@ export function attentionBackward(
   const rowD = scratch(rt, 'D', B * H * T, 'f32');
   rt.dispatch(rt.kernel({ name: 'attn_bwd_d', code: backwardDWGSL(hd, !!rows) }), {
     params: [H, B * T, T],
-    tensors: [a.out, a.dout, rowD, ...(rows ? [rows.mask] : [])],
+    tensors: [a.out, a.dout, rowD, ...(rows ? [rows.index] : [])],
     groups: [Math.ceil((B * T * H) / 64)],
     flops: H * 2 * hd * nRows,
   });
   const keys = rt.kernel({ name: 'attn_bwd_kv', code: backwardKeysWGSL(hd, mode, !!rows, R, sub) });
   rt.dispatch(keys, {
-    params: [H, T],
+    params: [H, T, B * T],
     fparams: [scale],
-    tensors: [a.qkv, rowD, a.dout, a.saved, a.dqkv, dS, ...(rows ? [rows.mask] : [])],
+    tensors: [a.qkv, rowD, a.dout, a.saved, a.dqkv, dS, ...(rows ? [rows.index] : [])],
     groups: [Math.ceil(T / R), B * H],
     // dout·v, dk and dv per pair (the recomputed q·k is not useful work)
     flops: H * 6 * hd * pairs,
   });
-  // the sparse list mixes sequences within a subgroup, so it takes the portable kernel
-  const qR = rows && sub ? 8 : R;
-  const queries = rt.kernel({ name: 'attn_bwd_q', code: backwardQueriesWGSL(hd, !!rows, qR, sub && !rows) });
+  const queries = rt.kernel({ name: 'attn_bwd_q', code: backwardQueriesWGSL(hd, !!rows, R, sub) });
   rt.dispatch(queries, {
-    params: [H, T, rows ? rows.count : 0, B * T],
+    params: [H, T, B * T],
     fparams: [scale],
-    tensors: [a.qkv, dS, a.dqkv, ...(rows ? [rows.list] : [])],
-    groups: rows ? [Math.ceil(rows.count / qR), H] : [Math.ceil(T / qR), B * H],
+    tensors: [a.qkv, dS, a.dqkv, ...(rows ? [rows.index] : [])],
+    groups: [Math.ceil(T / R), B * H],
     flops: H * 2 * hd * pairs,
   });
   return a.dqkv;

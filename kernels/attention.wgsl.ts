@@ -153,6 +153,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(${sub ? 'subgroup_invocation_
 }`;
 }
 
+// Sparse backward row index (u32, built by rowMaskWGSL + rowOrderWGSL), in one buffer so no kernel
+// binds more than WebGPU's guaranteed 8 storage buffers: [0, BT) mask (1 = listed); [BT, 2BT) per
+// sequence b, its listed positions ascending at b·T..; [2BT, 2BT + B(T+1)) per sequence b, rank[t] =
+// listed positions before t (rank[T] = how many). Query rows are then walked per sequence in a
+// fixed order, densely: blocks of 8 listed rows, not 8 positions of which a few are listed.
+const ROW_INDEX = (binding: number) => `@group(0) @binding(${binding}) var<storage, read> ri: array<u32>;`;
+
 /** Backward, pass 0: D[b,h,t] = dout_t·y_t per head (what softmax's backward subtracts), once per
  * row rather than once per key chunk in pass 1. With `sparse`, unlisted rows are skipped. */
 export function backwardDWGSL(hd: number, sparse: boolean): string {
@@ -164,7 +171,7 @@ struct P { H: u32, BT: u32, T: u32 }
 @group(0) @binding(1) var<storage, read> y: array<${L.V}>;
 @group(0) @binding(2) var<storage, read> dout: array<${L.V}>;
 @group(0) @binding(3) var<storage, read_write> rowD: array<f32>;
-${sparse ? '@group(0) @binding(4) var<storage, read> mask: array<u32>;' : ''}
+${sparse ? ROW_INDEX(4) : ''}
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
@@ -173,7 +180,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   if (n >= p.BT * H) { return; }
   let r = n / H;
   let h = n % H;
-  ${sparse ? 'if (mask[r] == 0u) { return; }' : ''}
+  ${sparse ? 'if (ri[r] == 0u) { return; }' : ''}
   let o = r * CV + h * HV;
   let t = r % p.T;
   rowD[((r - t) * H + h * p.T) + t] = ${dotRow(L, (d) => `dout[o + ${d}u]`, (d) => `y[o + ${d}u]`)};
@@ -182,15 +189,17 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 
 /**
  * Backward, pass 1, one invocation per key row j: dk_j, dv_j and dS[b,h,i,j] = P_ij·(dO_i·v_j − D_i)
- * for every query row i ≥ j, in increasing i (a fixed order: deterministic without atomics), with
- * D_i = dO_i·y_i from backwardDWGSL. P is recomputed from lse, or read from att. With `sparse`, unlisted query rows
- * (mask 0) are skipped and this pass also zeroes their dq. Grid (⌈T/R⌉, B·H). With `sub` (R = 8,
- * one subgroup per workgroup), lane u loads query row ib+u of each block of 8 and the others take
- * it by subgroupBroadcast, as in the forward.
+ * for every query row i ≥ j (dense) or every listed one (sparse), in increasing i: a fixed order,
+ * deterministic without atomics. D_i = dO_i·y_i comes from backwardDWGSL; P is recomputed from
+ * lse, or read from att. Sparse also zeroes the dq of unlisted rows. Grid (⌈T/R⌉, B·H). With
+ * `sub` (R = 8, one subgroup per workgroup), lane u loads query row k+u of each block of 8 and the
+ * others take it by subgroupBroadcast, as in the forward.
  */
 export function backwardKeysWGSL(hd: number, save: SaveMode, sparse: boolean, R: number, sub = false): string {
   const L = layout(hd);
   const zero = `${L.V}()`;
+  // query rows are walked by index k in kStart..kEnd−1; row(k) is the position
+  const row = (k: string) => (sparse ? `ri[p.BT + seq + ${k}]` : k);
   // the work of query row i on this lane's key row j, from q_i in qb.., dout_i in gb.., D_i and lse_i
   const body = (i: string, D: string, lse: string, ind: string) => `${save === 'lse'
       ? `let s = ${dotRow(L, (d) => `qb${d}`, (d) => `k${d}`)};
@@ -201,31 +210,30 @@ ${ind}let ds = P * (dp - ${D});
 ${ind}${each(L.HV, (d) => `dv${d} = fma(${L.V}(P), gb${d}, dv${d});\n${ind}dk${d} = fma(${L.V}(ds), qb${d}, dk${d});`, `\n${ind}`)}
 ${ind}if (j < T) { dS[(bh * T + ${i}) * T + j] = ds; }`;
   const loop = sub
-    ? `for (var ib = j0; ib < T; ib += 8u) {
-    let il = min(ib + lane, T - 1u);
+    ? `for (var kb = kStart; kb < kEnd; kb += 8u) {
+    let il = ${row('min(kb + lane, kEnd - 1u)')};
     let qo = (seq + il) * C3 + h * HV;
     let go = (seq + il) * CV + h * HV;
     ${each(L.HV, (d) => `let ql${d} = qkv[qo + ${d}u];\n    let gl${d} = dout[go + ${d}u];`, '\n    ')}
     let Dl = rowD[bh * T + il];
     ${save === 'lse' ? 'let lsel = saved[bh * T + il];' : ''}
-    ${sparse ? 'let ml = mask[seq + il];' : ''}
-    ${each(8, (u) => `if (ib + ${u}u < T${sparse ? ` && subgroupBroadcast(ml, ${u}u) != 0u` : ''}) {
+    ${each(8, (u) => `if (kb + ${u}u < kEnd) {
+      let i = ${sparse ? `subgroupBroadcast(il, ${u}u)` : `kb + ${u}u`};
       ${each(L.HV, (d) => `let qb${d} = subgroupBroadcast(ql${d}, ${u}u);\n      let gb${d} = subgroupBroadcast(gl${d}, ${u}u);`, '\n      ')}
-      ${body(`(ib + ${u}u)`, `subgroupBroadcast(Dl, ${u}u)`, `subgroupBroadcast(lsel, ${u}u)`, '      ')}
+      ${body('i', `subgroupBroadcast(Dl, ${u}u)`, `subgroupBroadcast(lsel, ${u}u)`, '      ')}
     }`, '\n    ')}
   }`
-    : `for (var i = j0; i < T; i++) {
-    ${sparse ? 'if (mask[seq + i] == 0u) { continue; }' : ''}
+    : `for (var k = kStart; k < kEnd; k++) {
+    let i = ${row('k')};
     let qo = (seq + i) * C3 + h * HV;
     let go = (seq + i) * CV + h * HV;
     ${each(L.HV, (d) => `let qb${d} = qkv[qo + ${d}u];\n    let gb${d} = dout[go + ${d}u];`, '\n    ')}
-    let D = rowD[bh * T + i];
-    ${body('i', 'D', 'saved[bh * T + i]', '    ')}
+    ${body('i', 'rowD[bh * T + i]', 'saved[bh * T + i]', '    ')}
   }`;
   return /* wgsl */ `${sub ? SUBGROUPS : ''}
 ${L.consts}
 const R = ${R}u;
-struct P { H: u32, T: u32, scale: f32 }
+struct P { H: u32, T: u32, BT: u32, scale: f32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> qkv: array<${L.V}>;
 @group(0) @binding(2) var<storage, read> rowD: array<f32>;
@@ -233,7 +241,7 @@ struct P { H: u32, T: u32, scale: f32 }
 @group(0) @binding(4) var<storage, read> saved: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dqkv: array<${L.V}>;
 @group(0) @binding(6) var<storage, read_write> dS: array<f32>;
-${sparse ? '@group(0) @binding(7) var<storage, read> mask: array<u32>;' : ''}
+${sparse ? ROW_INDEX(7) : ''}
 
 @compute @workgroup_size(${R})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(${sub ? 'subgroup_invocation_id' : 'local_invocation_index'}) lane: u32) {
@@ -241,10 +249,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(${sub ? 'subgroup_invocation_
   let T = p.T;
   let bh = wg.y;
   let h = bh % H;
-  let seq = (bh / H) * T;
+  let b = bh / H;
+  let seq = b * T;
   let j0 = wg.x * R;
   let j = j0 + lane;
   let jq = min(j, T - 1u);
+  ${sparse ? `let rk = 2u * p.BT + b * (T + 1u);
+  let kStart = ri[rk + j0];
+  let kEnd = ri[rk + T];` : `let kStart = j0;
+  let kEnd = T;`}
   let ko = (seq + jq) * C3 + CV + h * HV;
   ${each(L.HV, (d) => `let k${d} = qkv[ko + ${d}u] * p.scale;\n  let v${d} = qkv[ko + CV + ${d}u];`)}
   ${each(L.HV, (d) => `var dk${d} = ${zero};\n  var dv${d} = ${zero};`)}
@@ -252,44 +265,34 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(${sub ? 'subgroup_invocation_
   if (j < T) {
     let o = (seq + j) * C3 + h * HV;
     ${each(L.HV, (d) => `dqkv[o + CV + ${d}u] = dk${d} * p.scale;\n    dqkv[o + 2u * CV + ${d}u] = dv${d};`, '\n    ')}
-    ${sparse ? `if (mask[seq + j] == 0u) {\n      ${each(L.HV, (d) => `dqkv[o + ${d}u] = ${zero};`, '\n      ')}\n    }` : ''}
+    ${sparse ? `if (ri[seq + j] == 0u) {\n      ${each(L.HV, (d) => `dqkv[o + ${d}u] = ${zero};`, '\n      ')}\n    }` : ''}
   }
 }`;
 }
 
 /**
- * Backward, pass 2: dq_i = (1/√hd)·Σ_{j≤i} dS_ij·k_j, in increasing j. Dense: R consecutive query rows
- * of one (b, h) per workgroup, grid (⌈T/R⌉, B·H). Sparse: one listed row per invocation, grid
- * (⌈count/R⌉, H); a row listed twice is computed twice, identically.
+ * Backward, pass 2: dq_i = (1/√hd)·Σ_{j≤i} dS_ij·k_j, in increasing j, for R consecutive query rows
+ * (dense) or R consecutive listed rows (sparse) of one (b, h) per workgroup; grid (⌈T/R⌉, B·H).
+ * The key walk runs to the chunk's last row, masking per lane. With `sub`, lane u loads key jb+u of
+ * each block of 8 and shares it by subgroupBroadcast.
  */
 export function backwardQueriesWGSL(hd: number, sparse: boolean, R: number, sub = false): string {
   const L = layout(hd);
-  if (sub && sparse) throw new Error('backwardQueriesWGSL: the subgroup variant is dense only');
   const head = sparse
-    ? `let n = wg.x * R + lane;
-  if (n >= p.count) { return; }
-  let r = list[n];
-  if (r >= p.BT) { return; }
-  let h = wg.y;
-  let i = r % T;
-  let seq = r - i;
-  let bh = (seq / T) * H + h;
-  let iq = i;
-  let jEnd = i + 1u;`
-    : `let bh = wg.y;
-  let h = bh % H;
-  let seq = (bh / H) * T;
-  let i0 = wg.x * R;
-  let i = i0 + lane;
-  let iq = min(i, T - 1u);
-  let jEnd = min(T, i0 + R);`;
-  // sub: lane u loads key jb+u of each block of 8 and shares it by subgroupBroadcast
+    ? `let count = ri[2u * p.BT + b * (T + 1u) + T];
+  if (c0 >= count) { return; }
+  let live = c0 + lane < count;
+  let i = ri[p.BT + seq + min(c0 + lane, count - 1u)];
+  let jEnd = ri[p.BT + seq + min(c0 + R - 1u, count - 1u)] + 1u;`
+    : `let live = c0 + lane < T;
+  let i = min(c0 + lane, T - 1u);
+  let jEnd = min(T, c0 + R);`;
   const loop = sub
-    ? `for (var jb = 0u; jb <= i0; jb += 8u) {
+    ? `for (var jb = 0u; jb < jEnd; jb += 8u) {
     let ko = (seq + min(jb + lane, T - 1u)) * C3 + CV + h * HV;
     ${each(L.HV, (d) => `let kl${d} = qkv[ko + ${d}u];`, '\n    ')}
     ${each(8, (u) => `{
-      let ds = select(0.0, dS[srow + jb + ${u}u], jb + ${u}u <= i);
+      let ds = select(0.0, dS[srow + min(jb + ${u}u, T - 1u)], jb + ${u}u <= i);
       ${each(L.HV, (d) => `dq${d} = fma(${L.V}(ds), subgroupBroadcast(kl${d}, ${u}u), dq${d});`, '\n      ')}
     }`, '\n    ')}
   }`
@@ -301,40 +304,71 @@ export function backwardQueriesWGSL(hd: number, sparse: boolean, R: number, sub 
   return /* wgsl */ `${sub ? SUBGROUPS : ''}
 ${L.consts}
 const R = ${R}u;
-struct P { H: u32, T: u32, count: u32, BT: u32, scale: f32 }
+struct P { H: u32, T: u32, BT: u32, scale: f32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> qkv: array<${L.V}>;
 @group(0) @binding(2) var<storage, read> dS: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dqkv: array<${L.V}>;
-${sparse ? '@group(0) @binding(4) var<storage, read> list: array<u32>;' : ''}
+${sparse ? ROW_INDEX(4) : ''}
 
 @compute @workgroup_size(${R})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(${sub ? 'subgroup_invocation_id' : 'local_invocation_index'}) lane: u32) {
   ${DIMS}
   let T = p.T;
+  let bh = wg.y;
+  let h = bh % H;
+  let b = bh / H;
+  let seq = b * T;
+  let c0 = wg.x * R;
   ${head}
   ${each(L.HV, (d) => `var dq${d} = ${L.V}();`)}
-  let srow = (bh * T + iq) * T;
+  let srow = (bh * T + i) * T;
   ${loop}
-  if (i < T) {
+  if (live) {
     let o = (seq + i) * C3 + h * HV;
     ${each(L.HV, (d) => `dqkv[o + ${d}u] = dq${d} * p.scale;`, '\n    ')}
   }
 }`;
 }
 
-/** mask[r] = 1 for every listed row r < BT (the mask is cleared first); repeats write the same 1. */
+/** The row index's mask: 1 for every listed row < BT (the index is cleared first); repeats write
+ * the same 1, which is what makes the rows a set. */
 export const rowMaskWGSL = /* wgsl */ `
 struct P { count: u32, BT: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> list: array<u32>;
-@group(0) @binding(2) var<storage, read_write> mask: array<u32>;
+@group(0) @binding(2) var<storage, read_write> ri: array<u32>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   if (gid.x >= p.count) { return; }
   let r = list[gid.x];
-  if (r < p.BT) { mask[r] = 1u; }
+  if (r < p.BT) { ri[r] = 1u; }
+}`;
+
+/** The row index's per-sequence order and rank, from its mask: one invocation per sequence walks
+ * its T ≤ a few hundred positions in order. */
+export const rowOrderWGSL = /* wgsl */ `
+struct P { B: u32, T: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read_write> ri: array<u32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let b = gid.x;
+  if (b >= p.B) { return; }
+  let T = p.T;
+  let BT = p.B * T;
+  let rk = 2u * BT + b * (T + 1u);
+  var n = 0u;
+  for (var t = 0u; t < T; t++) {
+    ri[rk + t] = n;
+    if (ri[b * T + t] != 0u) {
+      ri[BT + b * T + n] = t;
+      n++;
+    }
+  }
+  ri[rk + T] = n;
 }`;
 
 /**
