@@ -31,15 +31,25 @@ export function forkAttentionBackward(
   }
   if (rows.B !== B || rows.T !== T) throw new Error(`forkAttentionBackward: rows were built for B=${rows.B}, T=${rows.T}, not B=${B}, T=${T}`);
   const list = rows.list.view(0, [rows.count]);
-  assertDisjoint('forkAttentionBackward', { list, mask: rows.mask, qkv: a.qkv, out: a.out, dout: a.dout, saved: a.saved, dqkv: a.dqkv });
+  const mask = rowMask(rows);
+  assertDisjoint('forkAttentionBackward', { list, mask, qkv: a.qkv, out: a.out, dout: a.dout, saved: a.saved, dqkv: a.dqkv });
   const k = rt.kernel({ name: 'fork_attn_bwd', code: forkAttentionBackwardWGSL(hd, mode) });
   rt.dispatch(k, {
     params: [H, T, rows.count, N],
     fparams: [1 / Math.sqrt(hd)],
-    tensors: [list, rows.mask, a.qkv, a.out, a.dout, a.saved, a.dqkv],
+    tensors: [list, mask, a.qkv, a.out, a.dout, a.saved, a.dqkv],
     groups: groups1d(rows.count * H),
-    // D_r; dO·v and dq per causal pair; dO·v, dk and dv per selected pair (recomputed q·k and D_i
+    // D_r; dO·v and dq per causal pair; dk and dv per selected pair (recomputed q·k, dO·v and D_i
     // are not useful work, as in attentionBackward's count)
-    flops: C * (2 * rows.count + 4 * rows.pairs + 6 * selectedPairs(rows.count, N, rows.pairs)),
+    flops: C * (2 * rows.count + 4 * rows.pairs + 4 * selectedPairs(rows.count, N, rows.pairs)),
   });
+}
+
+/** The RowSet's u32 [B·T] listed-row mask (1 = listed): the front of its row index (attention.ts;
+ * older RowSets carried it as `mask`). */
+export function rowMask(rows: RowSet): Tensor {
+  const r = rows as RowSet & { index?: Tensor; mask?: Tensor };
+  const t = r.index ?? r.mask;
+  if (!t) throw new Error('forkAttentionBackward: this RowSet has no row mask');
+  return t.view(0, [rows.B * rows.T]);
 }

@@ -4,6 +4,7 @@
 // FLOPs. Other work on a shared CPU inflates single runs, so the minimum is shown next to the median.
 // Usage: npx tsx scripts/probe-sparse.ts [rho=0.2]. Ends with one JSON line.
 import { attentionRows } from '../kernels/attention.js';
+import { rowMask } from '../kernels/forkattn.js';
 import { describeAdapter, getGpu } from '../kernels/device.js';
 import { tunePendingMatmuls } from '../kernels/matmul.js';
 import { Runtime, formatTable } from '../kernels/runtime.js';
@@ -99,7 +100,7 @@ for (const [label, cfg, B, T] of only) {
     }),
   ));
   results.push({ shape: label, B, T, k, rho, ...row });
-  for (const t of [dlogits, rows.list, rows.mask]) t.buffer.destroy();
+  for (const t of [dlogits, rows.list, rowMask(rows)]) t.buffer.destroy();
   model.destroy();
 }
 console.log(`adapter: ${describeAdapter(gpu.adapter)}, timing: ${rt.timingSource}`);

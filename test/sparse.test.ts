@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { attentionForward, attentionRows, savedShape, type AttnDims, type RowSet } from '../kernels/attention.js';
 import { attentionBackwardRef, attentionForwardRef, type AttnRefForward } from '../kernels/attention.ref.js';
-import { forkAttentionBackward } from '../kernels/forkattn.js';
+import { forkAttentionBackward, rowMask } from '../kernels/forkattn.js';
 import { geluBackwardRows } from '../kernels/gather.js';
 import { geluBackward } from '../kernels/elementwise.js';
 import type { Runtime, Tensor } from '../kernels/runtime.js';
@@ -120,7 +120,7 @@ for (const [label, cfg, B, T] of configs) {
         await poisonScratch(f);
         compareGrads(f.model, cfg, N, await gradsOf(f, nans, 'forkOnly', rows), wantFork, `${sel}, forkOnly`);
         if (ids.length === N) assert.equal(wantFork, wantExact, 'every row selected: forkOnly drops nothing');
-        for (const x of [zeros, nans, rows.list, rows.mask]) x.buffer.destroy();
+        for (const x of [zeros, nans, rows.list, rowMask(rows)]) x.buffer.destroy();
       }
     } finally {
       f.model.destroy();
@@ -165,7 +165,7 @@ t('counted backward FLOPs match the analytic model for every mode', async () => 
           assert.ok(counted >= want && counted <= 1.02 * want, `${label}, ${sel}, ${mode}: counted ${counted} FLOPs, analytic ${want}`);
         }
         await f.rt.sync();
-        for (const x of [dl, rows.list, rows.mask]) x.buffer.destroy();
+        for (const x of [dl, rows.list, rowMask(rows)]) x.buffer.destroy();
       }
     } finally {
       f.rt.phase = 'default';
@@ -277,7 +277,7 @@ for (const [hd, mode] of [[5, 'lse'], [8, 'lse'], [8, 'att']] as const) {
     const at = (x: ArrayLike<number>) => Array.from(x).filter((_, i) => listed[Math.floor(i / (3 * C))]);
     assertWithin(at(got), at(want), at(bound), 'dqkv at selected rows');
     got.forEach((x, i) => listed[Math.floor(i / (3 * C))] || assert.ok(Number.isNaN(x), `unselected element ${i} written`));
-    for (const x of [qkv, out, saved, dout, dqkv, rows.list, rows.mask]) x.buffer.destroy();
+    for (const x of [qkv, out, saved, dout, dqkv, rows.list, rowMask(rows)]) x.buffer.destroy();
   });
 }
 
