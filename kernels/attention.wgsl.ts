@@ -2,16 +2,19 @@
 // h·hd..(h+1)·hd of each third, y [B, T, C]; T ≤ a few hundred, so a whole softmax row is one
 // invocation's job and nothing needs a workgroup barrier.
 //
-// Why one invocation per query row, and R rows of one (batch, head) per workgroup: on lavapipe a
-// workgroup of 8 is one AVX2 vector, barriers are slow and storage loads are per-lane gathers, except
-// loads whose address is uniform across the workgroup, which compile to one scalar load. So every
-// loop over keys (or queries) runs to a bound that is the same for the whole workgroup (the end of
-// its R-row chunk) and masks the causal tail per lane: the k/v (or q/dout) rows it walks are then
-// uniform loads shared by all R lanes, and only the lane's own row lives in registers. The cost is
-// at most R−1 masked steps per row. On GPUs with 32-wide warps R = 32 plays the same role.
+// Layout of the work: one invocation per query row (forward, dq) or key row (dk, dv), R rows of one
+// (batch, head) per workgroup, and every walk over the other side's rows runs to a bound that is the
+// same for the whole workgroup (the end of its chunk), masking the causal tail per lane. On lavapipe
+// (GALLIVM_DEBUG=asm) each storage element a lane loads costs ~10 instructions (a bounds check, a
+// branch, an insert), even when all lanes load the same address inside a loop, against 1 for a
+// vector FMA: loads are the cost. So the `sub` variants (R = 8 = one subgroup) walk in blocks of 8
+// rows, lane u loading row u of the block and every lane taking it by subgroupBroadcast: each
+// element is loaded once per subgroup, not once per lane (the block loop's instructions drop ~5×).
+// The portable variants load per lane and suit GPUs (R = 32, a warp) or adapters without subgroups.
 //
 // head_dim is baked into each pipeline so the per-row registers are unrolled scalars/vectors: vec4
 // loads when hd % 4 == 0, vec2 when hd % 2 == 0, else f32 (every offset is then a multiple of W).
+// The head count is a uniform, so pipelines depend on hd alone (llvmpipe compiles one in 0.3–6 s).
 //
 // Softmax is online (running max m, sum l, unnormalised output o), in key order 0..t, every step
 // from one shared text (`softmaxStep`), so the KV-cache decode step computes bit for bit what the
