@@ -21,30 +21,29 @@ const tune: AttnTuning = process.argv.includes('--portable') || R ? { subgroups:
 const gpu = await getGpu();
 const rt = new Runtime(gpu);
 
-/** Median wall ms and median CPU ms (this process, all threads: lavapipe runs the kernels on its
- * own threads) of each step, running the steps round-robin (one of each per round) after a warm-up
- * so that load from other processes hits every variant alike. CPU time is the steadier measure on
- * a shared machine. Each step is a closure recording dispatches; the GPU is synced after every step. */
-async function race(steps: Record<string, () => void>): Promise<Record<string, { wall: number; cpu: number }>> {
-  const names = Object.keys(steps), wall: Record<string, number[]> = {}, cpu: Record<string, number[]> = {};
+/** Median and minimum wall ms of each step, running the steps round-robin (one of each per
+ * round) after a warm-up so that load from other processes hits every variant alike; on a shared
+ * machine the minimum is the steadier of the two. Each step is a closure recording dispatches; the
+ * GPU is synced after every step. */
+async function race(steps: Record<string, () => void>): Promise<Record<string, { median: number; min: number }>> {
+  const names = Object.keys(steps), ms: Record<string, number[]> = {};
   for (const n of names) {
     steps[n](); // warm-up: pipeline creation, first touch of buffers
     await rt.sync();
-    wall[n] = [];
-    cpu[n] = [];
+    ms[n] = [];
   }
   for (let r = 0; r < RUNS; r++) {
     for (const n of names) {
-      const t0 = performance.now(), c0 = process.cpuUsage();
+      const t0 = performance.now();
       steps[n]();
       await rt.sync();
-      const c = process.cpuUsage(c0);
-      wall[n].push(performance.now() - t0);
-      cpu[n].push((c.user + c.system) / 1000);
+      ms[n].push(performance.now() - t0);
     }
   }
-  const med = (x: number[]) => x.sort((a, b) => a - b)[RUNS >> 1];
-  return Object.fromEntries(names.map((n) => [n, { wall: med(wall[n]), cpu: med(cpu[n]) }]));
+  return Object.fromEntries(names.map((n) => {
+    const x = ms[n].sort((a, b) => a - b);
+    return [n, { median: x[RUNS >> 1], min: x[0] }];
+  }));
 }
 
 const rows: string[][] = [];
@@ -78,10 +77,10 @@ for (const [tokens, T, hd] of [[1024, 32, 16], [2048, 32, 16], [2048, 64, 16], [
     stepLseSparse20: () => { fwd('lse')(); bwd('lse', true)(); },
     decodeLast: () => attentionDecode(rt, { qkv: q1, cache, out: y1, pos: T - 1, ...tune }),
   });
-  for (const clock of ['wall', 'cpu'] as const) {
+  for (const clock of ['median', 'min'] as const) {
     const v = Object.fromEntries(Object.entries(m).map(([k, x]) => [k, x[clock]]));
     const r: Record<string, number | string> = {
-      clock, tokens, B, T, H, hd, ...v,
+      stat: clock, tokens, B, T, H, hd, ...v,
       bwdLse: v.stepLse - v.fwdLse, bwdAtt: v.stepAtt - v.fwdAtt, bwdLseSparse20: v.stepLseSparse20 - v.fwdLse,
     };
     results.push(r);
@@ -93,9 +92,9 @@ for (const [tokens, T, hd] of [[1024, 32, 16], [2048, 32, 16], [2048, 64, 16], [
 }
 
 const variant = tune.subgroups === false ? `portable R=${R ?? 'default'}` : 'default kernels';
-console.log(`attention (${variant}) on ${describeAdapter(gpu.adapter)}, H=4, median of ${RUNS} synced round-robin runs (ms of wall clock and of process CPU; bwd = fwd+bwd − fwd)`);
+console.log(`attention (${variant}) on ${describeAdapter(gpu.adapter)}, H=4, median of ${RUNS} synced round-robin runs (ms, wall clock: median and min; bwd = fwd+bwd − fwd)`);
 console.log(formatTable(
-  ['clock', 'tokens', 'BxT', 'hd', 'fwd', 'fwd+lse', 'fwd+att', 'bwd(lse)', 'bwd(att)', 'fwd+bwd lse', 'fwd+bwd att', 'bwd lse 20%', 'decode'],
+  ['stat', 'tokens', 'BxT', 'hd', 'fwd', 'fwd+lse', 'fwd+att', 'bwd(lse)', 'bwd(att)', 'fwd+bwd lse', 'fwd+bwd att', 'bwd lse 20%', 'decode'],
   rows,
 ));
 console.log(JSON.stringify({ bench: 'attention', variant, adapter: describeAdapter(gpu.adapter), runs: RUNS, results }));
