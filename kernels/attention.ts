@@ -1,6 +1,6 @@
 import type { Runtime, Tensor } from './runtime.js';
 import {
-  layout, backwardDWGSL, backwardKeysWGSL, backwardQueriesWGSL, cacheWriteWGSL, decodeWGSL, forwardWGSL, rowMaskWGSL, rowOrderWGSL, type SaveMode,
+  layout, backwardDWGSL, cacheCopyWGSL, backwardKeysWGSL, backwardQueriesWGSL, cacheWriteWGSL, decodeWGSL, forwardWGSL, rowMaskWGSL, rowOrderWGSL, type SaveMode,
 } from './attention.wgsl.js';
 
 export type { SaveMode } from './attention.wgsl.js';
@@ -164,11 +164,15 @@ export function attentionRows(rt: Runtime, rows: ArrayLike<number> | Tensor, d: 
  * Gradient of Σ dout·y with respect to qkv, overwriting dqkv [B,T,3C]. Needs the forward's output
  * `out` (D_i = dout_i·y_i) and `saved` from the same mode. With `rows`, only those query rows'
  * dout counts (all others are taken as zero): they alone do dq work and feed dk/dv, and every other
- * row's dq is 0. dk_j, dv_j sum over query rows i ≥ j in increasing i: bit-reproducible.
+ * row's dq is 0. `rows` is a RowSet (build it once per step with attentionRows and pass it to every
+ * layer) or ids as attentionRows takes them. dk_j, dv_j sum over query rows i ≥ j in increasing i:
+ * bit-reproducible.
  */
 export function attentionBackward(
   rt: Runtime,
-  a: AttnDims & AttnTuning & { qkv: Tensor; out: Tensor; dout: Tensor; dqkv: Tensor; saved: Tensor; mode?: SaveMode; rows?: RowSet },
+  a: AttnDims & AttnTuning & {
+    qkv: Tensor; out: Tensor; dout: Tensor; dqkv: Tensor; saved: Tensor; mode?: SaveMode; rows?: RowSet | ArrayLike<number> | Tensor;
+  },
 ): Tensor {
   checkDims('attentionBackward', a);
   const { B, T, H, hd } = a, C = H * hd, mode = a.mode ?? SAVE_MODE, { sub, R } = tuning(rt, a);
@@ -177,7 +181,7 @@ export function attentionBackward(
   checkSize('attentionBackward', 'dout', a.dout, [B, T, C]);
   checkSize('attentionBackward', 'dqkv', a.dqkv, [B, T, 3 * C]);
   checkSize('attentionBackward', `saved (${mode})`, a.saved, savedShape(a, mode));
-  const rows = a.rows;
+  const rows = a.rows === undefined || 'index' in a.rows ? a.rows : attentionRows(rt, a.rows, a);
   if (rows && (rows.B !== B || rows.T !== T)) throw new Error(`attentionBackward: rows were built for B=${rows.B}, T=${rows.T}, not B=${B}, T=${T}`);
   const pairs = rows ? rows.pairs : densePairs(B, T);
   const nRows = rows ? rows.distinct : B * T;
@@ -211,8 +215,9 @@ export function attentionBackward(
   return a.dqkv;
 }
 
-/** Per-sequence key/value cache [B, H, Tmax, hd]: sequence b is one contiguous block, so forking a
- * rollout copies one range, and a (b, h) walk over positions reads consecutive rows. */
+/** Per-sequence key/value caches k, v [B, H, Tmax, hd]: sequence b is one contiguous block of each,
+ * so forking a rollout copies two ranges (kvCacheCopy), and a (b, h) walk over positions reads
+ * consecutive rows. */
 export interface KVCache {
   k: Tensor;
   v: Tensor;
@@ -225,6 +230,21 @@ export interface KVCache {
 export function createKVCache(rt: Runtime, d: { B: number; H: number; hd: number; Tmax: number }, label = 'kv cache'): KVCache {
   const shape = [d.B, d.H, d.Tmax, d.hd];
   return { ...d, k: rt.empty(shape, 'f32', `${label} k`), v: rt.empty(shape, 'f32', `${label} v`) };
+}
+
+/** Copies sequence `from`'s cache (all Tmax positions) onto sequence `to`, in order with recorded
+ * work: a rollout forking at a token continues from the same prefix. */
+export function kvCacheCopy(rt: Runtime, cache: KVCache, from: number, to: number): void {
+  const n = cache.H * cache.Tmax * cache.hd;
+  for (const b of [from, to]) {
+    if (!(Number.isInteger(b) && b >= 0 && b < cache.B)) throw new Error(`kvCacheCopy: sequence ${b} is outside 0..${cache.B - 1}`);
+  }
+  if (from === to) return;
+  rt.dispatch(rt.kernel({ name: 'attn_cache_copy', code: cacheCopyWGSL }), {
+    params: [n, from * n, to * n],
+    tensors: [cache.k, cache.v],
+    groups: [Math.ceil(n / 64)],
+  });
 }
 
 /** Fills cache positions 0..T−1 from a full-sequence qkv [B, T, 3C] (e.g. the prompt's forward). */

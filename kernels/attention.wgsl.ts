@@ -444,3 +444,19 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   vc[dst] = qkv[src + CV];
 }`;
 }
+
+/** Copies one sequence's block of both caches onto another's, in place (WebGPU cannot copy a buffer
+ * onto itself with copyBufferToBuffer). One invocation per f32; the blocks never overlap. */
+export const cacheCopyWGSL = /* wgsl */ `
+struct P { n: u32, src: u32, dst: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read_write> kc: array<f32>;
+@group(0) @binding(2) var<storage, read_write> vc: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let i = gid.x;
+  if (i >= p.n) { return; }
+  kc[p.dst + i] = kc[p.src + i];
+  vc[p.dst + i] = vc[p.src + i];
+}`;

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  attentionBackward, attentionDecode, attentionForward, attentionPrefill, attentionRows, createKVCache, savedShape,
+  attentionBackward, attentionDecode, attentionForward, attentionPrefill, attentionRows, createKVCache, kvCacheCopy, savedShape,
   type AttnDims, type AttnTuning, type RowSet, type SaveMode,
 } from '../kernels/attention.js';
 import { attentionBackwardRef, attentionForwardRef, type AttnRefBackward, type AttnRefForward } from '../kernels/attention.ref.js';
@@ -252,6 +252,7 @@ t('rows are a set: repeats and order change nothing (bit for bit); GPU and host 
     assert.equal(await run(attentionRows(rt, [4, 98, 4, 33, 0, 0, 65, 50, 32, 98, 4], d)), base, `${name}: repeats`);
     const gpuList = rt.upload(Uint32Array.from([65, 0xffffffff, 32, 4, 98, 0, 33, 50, 4, 7]), [10], 'u32');
     assert.equal(await run(attentionRows(rt, gpuList, d, 9)), base, `${name}: GPU list, first 9 ids, one out of range`);
+    assert.equal(await run(sorted as unknown as RowSet), base, `${name}: ids passed to the backward directly`);
     const all = await run(attentionRows(rt, Array.from({ length: BT }, (_, r) => BT - 1 - r), d));
     const { s } = await sparseCase(rt, d, 'gpu', tune, 11);
     const saved = rt.empty(savedShape(d));
@@ -336,7 +337,7 @@ for (const [B, T, H, hd] of [[3, 33, 3, 5], [2, 33, 2, 16], [1, 1, 4, 5]] as con
   });
 }
 
-t('decode with per-sequence positions (host and GPU) and after a prefill equals the forward', async () => {
+t('decode with per-sequence positions (host and GPU), after a prefill and after a cache fork equals the forward', async () => {
   const rt = await testRuntime();
   const d = dimsOf(3, 20, 2, 16), { B, T, H, hd } = d, C = H * hd;
   const s = setup(rt, d, 9);
@@ -370,6 +371,15 @@ t('decode with per-sequence positions (host and GPU) and after a prefill equals 
     await check(y, Array(B).fill(p), `after prefill, position ${p}`);
   }
   assert.throws(() => attentionDecode(rt, { qkv: rt.empty([B, 3 * C]), cache, out: y, pos: T }), /position 20 of sequence 0 is outside the cache/);
+  // fork: sequence 2 takes sequence 0's cache, then decodes sequence 0's next position identically
+  const forked = createKVCache(rt, { B, H, hd, Tmax: T });
+  attentionPrefill(rt, { qkv: rt.upload(prompt, [dp.B, dp.T, 3 * C]), cache: forked, T: 12 });
+  kvCacheCopy(rt, forked, 0, 2);
+  const rows12 = rowsAt(s.qkvH, d, [12, 12, 12]);
+  rows12.copyWithin(2 * 3 * C, 0, 3 * C);
+  attentionDecode(rt, { qkv: rt.upload(rows12, [B, 3 * C]), cache: forked, out: y, pos: 12 });
+  const yf = await rt.readF32(y);
+  assert.equal(yf.subarray(2 * C, 3 * C), full.subarray(12 * C, 13 * C), 'forked sequence 2 continues sequence 0');
 });
 
 t('FLOP accounting counts the causal pairs', async () => {
