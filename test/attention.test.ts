@@ -202,13 +202,14 @@ t('forward without saving writes the same y; variants agree bit for bit', async 
 
 // ------------------------------------------------------------------ sparse rows
 
-async function sparseCase(rt: Runtime, d: AttnDims, ids: number[] | 'gpu', tune: AttnTuning, seed = 7) {
+/** A forward with saved lse, and a backward to run with any rows. */
+async function sparseCase(rt: Runtime, d: AttnDims, tune: AttnTuning, seed = 7) {
   const s = setup(rt, d, seed);
   const saved = rt.empty(savedShape(d));
   attentionForward(rt, { ...d, ...tune, qkv: s.qkv, out: s.out, saved });
   return {
     s,
-    run: async (rows: RowSet) => {
+    run: async (rows: RowSet | number[]) => {
       attentionBackward(rt, { ...d, ...tune, qkv: s.qkv, out: s.out, dout: s.dout, dqkv: s.dqkv, saved, rows });
       return rt.readF32(s.dqkv);
     },
@@ -220,7 +221,7 @@ for (const [B, T, H, hd] of [[3, 33, 3, 5], [2, 17, 2, 16]] as const) {
     const rt = await testRuntime();
     const d = dimsOf(B, T, H, hd), BT = B * T, C = H * hd;
     for (const [name, tune] of await variants(rt, hd === 5)) {
-      const { s, run } = await sparseCase(rt, d, 'gpu', tune);
+      const { s, run } = await sparseCase(rt, d, tune);
       const f = attentionForwardRef(s.qkvH, d);
       const fb = forwardBounds(s.qkvH, d, f);
       // out of order, with a repeat, touching both ends of every sequence
@@ -245,16 +246,16 @@ t('rows are a set: repeats and order change nothing (bit for bit); GPU and host 
   const rt = await testRuntime();
   const d = dimsOf(3, 33, 3, 5), BT = 99;
   for (const [name, tune] of await variants(rt, false)) {
-    const { run } = await sparseCase(rt, d, 'gpu', tune, 11);
+    const { run } = await sparseCase(rt, d, tune, 11);
     const sorted = [0, 4, 32, 33, 50, 65, 98];
     const base = await run(attentionRows(rt, sorted, d));
     assert.equal(await run(attentionRows(rt, [98, 33, 4, 0, 65, 50, 32], d)), base, `${name}: out of order`);
     assert.equal(await run(attentionRows(rt, [4, 98, 4, 33, 0, 0, 65, 50, 32, 98, 4], d)), base, `${name}: repeats`);
     const gpuList = rt.upload(Uint32Array.from([65, 0xffffffff, 32, 4, 98, 0, 33, 50, 4, 7]), [10], 'u32');
     assert.equal(await run(attentionRows(rt, gpuList, d, 9)), base, `${name}: GPU list, first 9 ids, one out of range`);
-    assert.equal(await run(sorted as unknown as RowSet), base, `${name}: ids passed to the backward directly`);
+    assert.equal(await run(sorted), base, `${name}: ids passed to the backward directly`);
     const all = await run(attentionRows(rt, Array.from({ length: BT }, (_, r) => BT - 1 - r), d));
-    const { s } = await sparseCase(rt, d, 'gpu', tune, 11);
+    const { s } = await sparseCase(rt, d, tune, 11);
     const saved = rt.empty(savedShape(d));
     attentionForward(rt, { ...d, ...tune, qkv: s.qkv, out: s.out, saved });
     attentionBackward(rt, { ...d, ...tune, qkv: s.qkv, out: s.out, dout: s.dout, dqkv: s.dqkv, saved });
@@ -266,7 +267,7 @@ t('an empty row list gives an all-zero gradient', async () => {
   const rt = await testRuntime();
   const d = dimsOf(2, 17, 2, 16);
   for (const [name, tune] of await variants(rt, false)) {
-    const { run } = await sparseCase(rt, d, 'gpu', tune);
+    const { run } = await sparseCase(rt, d, tune);
     const got = await run(attentionRows(rt, [], d));
     assert.ok(got.every((x) => x === 0), `${name}: all zero`);
   }
@@ -293,10 +294,10 @@ t('backward is deterministic: two runs give identical bits (dense and sparse)', 
   const rt = await testRuntime();
   const d = dimsOf(3, 33, 4, 16);
   for (const [name, tune] of await variants(rt, false)) {
-    const { run } = await sparseCase(rt, d, 'gpu', tune, 3);
+    const { run } = await sparseCase(rt, d, tune, 3);
     const rows = attentionRows(rt, [5, 40, 41, 98, 0], d);
     assert.equal(await run(rows), await run(rows), `${name}: sparse`);
-    const { s } = await sparseCase(rt, d, 'gpu', tune, 3);
+    const { s } = await sparseCase(rt, d, tune, 3);
     const saved = rt.empty(savedShape(d));
     attentionForward(rt, { ...d, ...tune, qkv: s.qkv, out: s.out, saved });
     const dense = async () => {
