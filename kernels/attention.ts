@@ -28,6 +28,7 @@ export interface AttnDims {
  */
 export const SAVE_MODE: SaveMode = 'lse';
 
+/** Shape of `saved`: lse [B,H,T], or att [B,H,T,T] of which only the causal part j ≤ i is written. */
 export function savedShape(d: AttnDims, mode: SaveMode = SAVE_MODE): number[] {
   return mode === 'lse' ? [d.B, d.H, d.T] : [d.B, d.H, d.T, d.T];
 }
