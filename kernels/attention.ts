@@ -17,14 +17,18 @@ export interface AttnDims {
  * What the forward saves for the backward: lse [B,H,T] (the backward recomputes P = exp(q·k − lse))
  * or P itself, att [B,H,T,T] (the forward pays a second pass: scores again, exp, T² stores; the
  * backward saves one score dot and exp per pair but gathers P per lane). Measured with
- * scripts/bench-attention.ts on lavapipe (Mesa 25.0 llvmpipe, 2 cores shared with other jobs, so
- * minimum of 31 round-robin runs, two runs of the script), H = 4, forward+backward ms, lse vs att:
+ * scripts/bench-attention.ts on lavapipe (Mesa 25.0 llvmpipe, 2 cores shared with other jobs at a
+ * load average of 7–9, so minima of 31 round-robin runs; two runs of the script), H = 4,
+ * forward+backward ms, lse vs att:
  *   1024 tokens, T = 32, hd = 16:  3.3 / 3.3   vs  4.4 / 3.8
  *   2048 tokens, T = 32, hd = 16:  4.1 / 4.3   vs  7.3 / 8.4
  *   2048 tokens, T = 64, hd = 16: 14.7 / 12.7  vs 17.8 / 11.7
  *   2048 tokens, T = 64, hd = 32: 31.6 / 32.4  vs 32.5 / 31.7
- * lse is never slower beyond the noise, clearly faster at T = 32, and keeps T× less memory (128 KB
- * instead of 8 MB per layer at 2048 tokens, T = 64). The backward must be given the same mode.
+ * A third run put att ahead at hd = 32 (27.9 vs 21.1); a 41-round race of just these kernels then
+ * had lse ahead everywhere (minima 19.5 vs 27.9 at hd = 32, 5.1 vs 7.1 and 6.6 vs 7.4 at hd = 16).
+ * The forward alone is always cheaper with lse. So lse: never reliably slower, faster at T = 32,
+ * T× less memory (128 KB instead of 8 MB per layer at 2048 tokens, T = 64). The backward must be
+ * given the same mode.
  */
 export const SAVE_MODE: SaveMode = 'lse';
 
