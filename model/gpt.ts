@@ -8,7 +8,7 @@
 import { attentionBackward, attentionForward, savedShape, type RowSet } from '../kernels/attention.js';
 import { embedding, embeddingBackward } from '../kernels/embedding.js';
 import { gelu, geluBackward } from '../kernels/elementwise.js';
-import { forkAttentionBackward } from '../kernels/forkattn.js';
+import { rowAttentionBackward } from '../kernels/rowattn.js';
 import { geluBackwardRows } from '../kernels/gather.js';
 import { layernorm, layernormBackward } from '../kernels/layernorm.js';
 import { matmul } from '../kernels/matmul.js';
@@ -190,7 +190,8 @@ export class GPT {
    * - LM head, ln_f, and in the LAST block the MLP (c_proj, GELU, c_fc), ln_2 and attn.c_proj are
    *   row-wise, so they run on R only: NN/NT matmuls gather rows R and scatter into full-size
    *   buffers (only those rows are ever read back), TN matmuls and column sums reduce over R.
-   * - The last block's attention backward runs for the query rows R only; its dk/dv are non-zero
+   * - The last block's attention backward runs for the query rows R only (rowattn.ts, scope
+   *   'all'); its dk/dv are non-zero
    *   at every earlier position of each sequence, so from there on the gradient is dense: that
    *   block's c_attn and ln_1 backward and every lower block run dense over a residual gradient
    *   that is zero outside R (cleared first). The q columns of that c_attn backward are still zero
@@ -198,7 +199,8 @@ export class GPT {
    *   computed dense (4·C² FLOPs per unselected row, counted in model/flops.ts).
    *
    * Mode 'forkOnly' keeps every block on R: each attention backward yields dqkv at rows R only
-   * (forkattn.ts: dq exact, dk/dv from selected queries) and c_attn backward gathers R, so every op
+   * (rowattn.ts, scope 'selected': dq exact, dk/dv from selected queries) and c_attn backward
+   * gathers R, so every op
    * below stays row-sparse down to the embedding.
    * It DROPS exactly the key/value gradients dk_j, dv_j at unselected positions j ∉ R in every
    * block, i.e. the paths by which a selected token's loss reaches the parameters through earlier
@@ -248,8 +250,8 @@ export class GPT {
       // attention: res1 = x + attn(ln1)·Wproj + bproj
       this.linearBackward(a.dres, b.atty, w('attn.c_proj.weight'), a.datty, g('attn.c_proj.weight'), g('attn.c_proj.bias'), upper);
       const att = { qkv: b.qkv, out: b.atty, dout: a.datty, dqkv: a.dqkv, saved: b.attSaved, B, T, H, hd };
-      if (mode === 'forkOnly') forkAttentionBackward(rt, { ...att, rows: set! }); // dqkv at rows R only
-      else attentionBackward(rt, { ...att, rows: upper ? set : undefined });
+      if (upper) rowAttentionBackward(rt, { ...att, rows: set!, scope: mode === 'forkOnly' ? 'selected' : 'all' });
+      else attentionBackward(rt, att);
       this.linearBackward(a.dqkv, b.ln1, w('attn.c_attn.weight'), a.dln, g('attn.c_attn.weight'), g('attn.c_attn.bias'), lower);
       layernormBackward(rt, { dout: a.dln, x: xin, mean: b.ln1Mean, rstd: b.ln1Rstd, gamma: w('ln_1.weight'), dx: a.dres, dgamma: g('ln_1.weight'), dbeta: g('ln_1.bias'), accumulate: true, rows: lower });
     }

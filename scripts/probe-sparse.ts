@@ -1,10 +1,10 @@
 // Backward time of the dense, exact and forkOnly modes (GPT.backward with rows) at RL shapes:
 // per-dispatch GPU time (timestamp queries, summed over the backward) and wall clock of the
 // synced backward, median of REPS after warm-up and matmul autotuning, next to counted and analytic
-// FLOPs. Other work on a shared CPU inflates single runs, so the minimum is shown next to the median.
+// FLOPs; ratios to dense are per rep (modes interleaved), then the median. Other work on a shared CPU inflates single runs, so the minimum is shown next to the median.
 // Usage: npx tsx scripts/probe-sparse.ts [rho=0.2]. Ends with one JSON line.
 import { attentionRows } from '../kernels/attention.js';
-import { rowMask } from '../kernels/forkattn.js';
+import { rowMask } from '../kernels/rowattn.js';
 import { describeAdapter, getGpu } from '../kernels/device.js';
 import { tunePendingMatmuls } from '../kernels/matmul.js';
 import { Runtime, formatTable } from '../kernels/runtime.js';
@@ -47,27 +47,34 @@ for (const [label, cfg, B, T] of only) {
   for (const mode of MODES) for (let i = 0; i < WARMUP; i++) run(mode);
   await rt.sync();
   await tunePendingMatmuls(rt);
-  const row: Record<string, { gpu: number; gpuMin: number; wall: number; wallMin: number; flops: number; analytic: number; dispatches: number }> = {};
-  for (const mode of MODES) {
-    const gpuMs: number[] = [], wallMs: number[] = [];
-    let flops = 0, dispatches = 0;
-    for (let i = 0; i < REPS; i++) {
+  // Modes take turns within each rep, so load from other processes hits them alike; ratios are
+  // taken within a rep, then the median over reps.
+  const wall: Record<string, number[]> = {}, gpuMs: Record<string, number[]> = {}, counted: Record<string, { flops: number; dispatches: number }> = {};
+  for (let i = 0; i < REPS; i++) {
+    for (const mode of MODES) {
       await rt.sync();
       const t0 = performance.now();
       run(mode);
       await rt.sync();
-      wallMs.push(performance.now() - t0);
+      (wall[mode] ??= []).push(performance.now() - t0);
       rt.resetStats();
       rt.setProfiling(true);
       run(mode);
       await rt.sync();
       rt.setProfiling(false);
       const s = rt.phaseStats().backward;
-      gpuMs.push(s.ms);
-      flops = s.flops;
-      dispatches = s.count;
+      (gpuMs[mode] ??= []).push(s.ms);
+      counted[mode] = { flops: s.flops, dispatches: s.count };
     }
-    row[mode] = { gpu: median(gpuMs), gpuMin: min(gpuMs), wall: median(wallMs), wallMin: min(wallMs), flops, analytic: predictBackwardFlops(cfg, B, T, k, mode, rows.pairs), dispatches };
+  }
+  const ratio = (xs: Record<string, number[]>, m: BackwardMode) => median(xs[m].map((x, i) => x / xs.dense[i]));
+  const row: Record<string, { gpu: number; gpuMin: number; wall: number; wallMin: number; gpuRatio: number; wallRatio: number; flops: number; analytic: number; dispatches: number }> = {};
+  for (const mode of MODES) {
+    row[mode] = {
+      gpu: median(gpuMs[mode]), gpuMin: min(gpuMs[mode]), wall: median(wall[mode]), wallMin: min(wall[mode]),
+      gpuRatio: ratio(gpuMs, mode), wallRatio: ratio(wall, mode),
+      ...counted[mode], analytic: predictBackwardFlops(cfg, B, T, k, mode, rows.pairs),
+    };
   }
   if (process.env.PROFILE) {
     // per kernel label: the minimum over reps of its summed GPU time in one backward
@@ -92,11 +99,11 @@ for (const [label, cfg, B, T] of only) {
   const d = row.dense;
   console.log(`\n${label}, k = ${k} of ${N} (ρ = ${rho})`);
   console.log(formatTable(
-    ['mode', 'dispatches', 'GPU ms med', 'GPU ms min', 'wall ms med', 'wall ms min', 'MFLOP counted', 'MFLOP analytic', 'FLOP ratio', 'GPU ratio (min)', 'wall ratio (min)'],
+    ['mode', 'dispatches', 'GPU ms med', 'GPU ms min', 'wall ms med', 'wall ms min', 'MFLOP counted', 'MFLOP analytic', 'FLOP ratio', 'GPU ratio', 'wall ratio'],
     MODES.map((m) => {
       const r = row[m];
       return [m, String(r.dispatches), r.gpu.toFixed(2), r.gpuMin.toFixed(2), r.wall.toFixed(2), r.wallMin.toFixed(2), (r.flops / 1e6).toFixed(2), (r.analytic / 1e6).toFixed(2),
-        (r.analytic / d.analytic).toFixed(3), (r.gpuMin / d.gpuMin).toFixed(3), (r.wallMin / d.wallMin).toFixed(3)];
+        (r.analytic / d.analytic).toFixed(3), r.gpuRatio.toFixed(3), r.wallRatio.toFixed(3)];
     }),
   ));
   results.push({ shape: label, B, T, k, rho, ...row });

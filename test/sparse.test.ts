@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { attentionForward, attentionRows, savedShape, type AttnDims, type RowSet } from '../kernels/attention.js';
 import { attentionBackwardRef, attentionForwardRef, type AttnRefForward } from '../kernels/attention.ref.js';
-import { forkAttentionBackward, rowMask } from '../kernels/forkattn.js';
+import { rowAttentionBackward, rowMask, type RowScope } from '../kernels/rowattn.js';
 import { geluBackwardRows } from '../kernels/gather.js';
 import { geluBackward } from '../kernels/elementwise.js';
 import type { Runtime, Tensor } from '../kernels/runtime.js';
@@ -214,11 +214,11 @@ for (const [N, F] of [[5, 7], [9, 12], [33, 64]]) {
   });
 }
 
-// Error bound of the fork-only attention backward against float64, per dqkv element: dS_ij carries
+// Error bound of rowAttentionBackward against float64, per dqkv element: dS_ij carries
 // the relative error of P (its exponent's absolute error: the q·k dot, the forward's lse, exp's
 // ulps) times |dp − D|, plus the roundings of dp = dO·v and of D = dO·y (y itself a float32 sum
 // over keys); each output then sums ≤ T such terms. γ_K with K = 2·hd + 2·T + 8 covers every chain.
-function forkAttnBounds(qkv: Float32Array, dout: Float32Array, d: AttnDims, f: AttnRefForward, listed: Uint8Array): Float64Array {
+function rowAttnBounds(qkv: Float32Array, dout: Float32Array, d: AttnDims, f: AttnRefForward, listed: Uint8Array, scope: RowScope): Float64Array {
   const { B, T, H, hd } = d, C = H * hd, scale = 1 / Math.sqrt(hd), K = 2 * hd + 2 * T + 8;
   const gK = (K * U32) / (1 - K * U32);
   const q = (n: number, h: number, e: number) => qkv[n * 3 * C + h * hd + e];
@@ -248,7 +248,7 @@ function forkAttnBounds(qkv: Float32Array, dout: Float32Array, d: AttnDims, f: A
       const errDs = P * gK * (Math.abs(dp - D) * (absS + Math.abs(f.lse[bhi]) + 1) + absDp + absD);
       for (let e = 0; e < hd; e++) {
         out[ni * 3 * C + h * hd + e] += scale * (errDs * Math.abs(k(nj, h, e)) + gK * Math.abs(ds * k(nj, h, e)));
-        if (!listed[nj]) continue;
+        if (scope === 'selected' && !listed[nj]) continue;
         out[nj * 3 * C + C + h * hd + e] += scale * (errDs * Math.abs(q(ni, h, e)) + gK * Math.abs(ds * q(ni, h, e)));
         out[nj * 3 * C + 2 * C + h * hd + e] += P * gK * (absS + Math.abs(f.lse[bhi]) + 2) * Math.abs(g(ni, h, e));
       }
@@ -257,8 +257,8 @@ function forkAttnBounds(qkv: Float32Array, dout: Float32Array, d: AttnDims, f: A
   return out.map((x) => 2 * x + 1e-30); // 2: second-order terms
 }
 
-for (const [hd, mode] of [[5, 'lse'], [8, 'lse'], [8, 'att']] as const) {
-  t(`forkAttentionBackward == float64 at the selected rows, others untouched: hd ${hd}, saved ${mode}`, async () => {
+for (const [hd, mode, scope] of [[5, 'lse', 'selected'], [8, 'lse', 'selected'], [8, 'att', 'selected'], [5, 'lse', 'all'], [8, 'att', 'all']] as const) {
+  t(`rowAttentionBackward == float64 (scope ${scope}): hd ${hd}, saved ${mode}`, async () => {
     const rt = await testRuntime();
     const d: AttnDims = { B: 2, T: 9, H: 3, hd }, C = d.H * hd, N = d.B * d.T;
     const qkvH = randArray(N * 3 * C, hd, 1), doutH = randArray(N * C, hd + 1, 1);
@@ -266,17 +266,21 @@ for (const [hd, mode] of [[5, 'lse'], [8, 'lse'], [8, 'att']] as const) {
     const listed = new Uint8Array(N);
     ids.forEach((r) => (listed[r] = 1));
     const qkv = rt.upload(qkvH, [d.B, d.T, 3 * C]), out = rt.empty([d.B, d.T, C]), saved = rt.empty(savedShape(d, mode));
-    const dout = rt.upload(doutH, [d.B, d.T, C]), dqkv = rt.upload(new Float32Array(N * 3 * C).fill(NaN), [d.B, d.T, 3 * C]);
+    // dout is NaN outside the rows: it must never be read there
+    const dout = rt.upload(doutH.map((x, i) => (listed[Math.floor(i / C)] ? x : NaN)), [d.B, d.T, C]);
+    const dqkv = rt.upload(new Float32Array(N * 3 * C).fill(NaN), [d.B, d.T, 3 * C]);
     const rows = attentionRows(rt, ids, d);
     attentionForward(rt, { ...d, qkv, out, saved, mode });
-    forkAttentionBackward(rt, { ...d, qkv, out, dout, dqkv, saved, rows, mode });
+    rowAttentionBackward(rt, { ...d, qkv, out, dout, dqkv, saved, rows, mode, scope });
     const got = await rt.readF32(dqkv);
     const f = attentionForwardRef(qkvH, d);
     const want = attentionBackwardRef(qkvH, doutH, d, f, ids).dqkv;
-    const bound = forkAttnBounds(qkvH, doutH, d, f, listed);
-    const at = (x: ArrayLike<number>) => Array.from(x).filter((_, i) => listed[Math.floor(i / (3 * C))]);
-    assertWithin(at(got), at(want), at(bound), 'dqkv at selected rows');
-    got.forEach((x, i) => listed[Math.floor(i / (3 * C))] || assert.ok(Number.isNaN(x), `unselected element ${i} written`));
+    const bound = rowAttnBounds(qkvH, doutH, d, f, listed, scope);
+    // 'all': every row (dq exactly 0 off the rows); 'selected': the rows, the others untouched
+    const kept = (i: number) => scope === 'all' || listed[Math.floor(i / (3 * C))] === 1;
+    const at = (x: ArrayLike<number>) => Array.from(x).filter((_, i) => kept(i));
+    assertWithin(at(got), at(want), at(bound), 'dqkv');
+    got.forEach((x, i) => kept(i) || assert.ok(Number.isNaN(x), `unselected element ${i} written`));
     for (const x of [qkv, out, saved, dout, dqkv, rows.list, rowMask(rows)]) x.buffer.destroy();
   });
 }
