@@ -161,8 +161,9 @@ t('counted backward FLOPs match the analytic model for every mode', async () => 
           const counted = f.rt.phaseStats().backward?.flops ?? 0;
           const want = predictBackwardFlops(cfg, B, T, ids.length, mode, rows.pairs);
           // The runtime also counts the finishing stage of two-stage column sums (not modelled):
-          // it only adds, and stays within 2% at these sizes (it is ~0.1% at RL sizes).
-          assert.ok(counted >= want && counted <= 1.02 * want, `${label}, ${sel}, ${mode}: counted ${counted} FLOPs, analytic ${want}`);
+          // it only adds, ≤ 0.3% at these sizes and ~0.05% at RL sizes; 1% leaves room for the
+          // reduce driver's chunking to change; a missing or extra matmul or attention term is larger.
+          assert.ok(counted >= want && counted <= 1.01 * want, `${label}, ${sel}, ${mode}: counted ${counted} FLOPs, analytic ${want}`);
         }
         await f.rt.sync();
         for (const x of [dl, rows.list, rowMask(rows)]) x.buffer.destroy();
