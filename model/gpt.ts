@@ -191,22 +191,21 @@ export class GPT {
    *   row-wise, so they run on R only: NN/NT matmuls gather rows R and scatter into full-size
    *   buffers (only those rows are ever read back), TN matmuls and column sums reduce over R.
    * - The last block's attention backward runs for the query rows R only (rowattn.ts, scope
-   *   'all'); its dk/dv are non-zero
-   *   at every earlier position of each sequence, so from there on the gradient is dense: that
-   *   block's c_attn and ln_1 backward and every lower block run dense over a residual gradient
-   *   that is zero outside R (cleared first). The q columns of that c_attn backward are still zero
-   *   outside R; skipping them would need strided column blocks the matmul lacks, so they are
-   *   computed dense (4·C² FLOPs per unselected row, counted in model/flops.ts).
+   *   'all'); its dk/dv are non-zero at every earlier position of each sequence, so from there on
+   *   the gradient is dense: that block's c_attn and ln_1 backward and every lower block run dense
+   *   over a residual gradient that is zero outside R (cleared first). The q columns of that
+   *   c_attn backward are still zero outside R; skipping them would need strided column blocks the
+   *   matmul lacks, so they are computed dense (4·C² FLOPs per unselected row, counted in
+   *   model/flops.ts).
    *
    * Mode 'forkOnly' keeps every block on R: each attention backward yields dqkv at rows R only
    * (rowattn.ts, scope 'selected': dq exact, dk/dv from selected queries) and c_attn backward
-   * gathers R, so every op
-   * below stays row-sparse down to the embedding.
-   * It DROPS exactly the key/value gradients dk_j, dv_j at unselected positions j ∉ R in every
-   * block, i.e. the paths by which a selected token's loss reaches the parameters through earlier
-   * unselected positions' hidden states (those positions are treated as constants). Everything on
-   * R itself is exact: dq at R, and dk/dv at R from selected queries at or after them. Its float64
-   * twin is reference.ts's backward with { forkRows }.
+   * gathers R, so every op below stays row-sparse down to the embedding. It DROPS exactly the
+   * key/value gradients dk_j, dv_j at unselected positions j ∉ R, in every block: the paths by
+   * which a selected token's loss reaches the parameters through earlier unselected positions'
+   * hidden states (those positions are treated as constants). Everything at R is kept: dq, and
+   * dk/dv from the selected queries at or after each row. Its float64 twin is reference.ts's
+   * backward with { forkRows }.
    */
   backward(dlogits: Tensor, o: BackwardOptions = {}): void {
     const { rt, cfg } = this;
