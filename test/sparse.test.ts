@@ -128,19 +128,27 @@ for (const [label, cfg, B, T] of configs) {
   });
 }
 
-t('the default mode with rows is exact, and the sparse backward is deterministic', async () => {
+t('default mode with rows is exact; a GPU-built row list (first k of a longer buffer) gives the same bits; deterministic', async () => {
   const [, cfg, B, T] = configs[2];
   const f = await fixture(cfg, B, T, 4);
   const N = B * T, ids = selections(N, 9)[0][1];
   const rows = attentionRows(f.rt, ids, { B, T });
+  // what the RL step passes: selectRows' output buffer, of which only the first k ids are meant
+  const longer = f.rt.upload([...ids, 0, 1, 2], [ids.length + 3], 'u32');
+  const gpuRows = attentionRows(f.rt, longer, { B, T }, ids.length);
   const dl = f.rt.upload(dlogitsFor(N, cfg.vocabSize, ids, 2, NaN), [N, cfg.vocabSize]);
   try {
     f.model.zeroGrad();
     f.model.backward(dl, { rows });
     const byDefault = await f.rt.readF32(f.model.grads);
     assert.equal(byDefault, await gradsOf(f, dl, 'exact', rows));
-    assert.equal(await gradsOf(f, dl, 'forkOnly', rows), await gradsOf(f, dl, 'forkOnly', rows));
+    for (const mode of ['exact', 'forkOnly'] as const) {
+      const once = await gradsOf(f, dl, mode, rows);
+      assert.equal(await gradsOf(f, dl, mode, rows), once, `${mode}: repeatable`);
+      assert.equal(await gradsOf(f, dl, mode, gpuRows), once, `${mode}: GPU-built rows`);
+    }
   } finally {
+    for (const x of [longer, dl, rows.list, rowMask(rows), rowMask(gpuRows)]) x.buffer.destroy();
     f.model.destroy();
   }
 });
