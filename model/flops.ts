@@ -9,10 +9,10 @@
 //   ln(n, acc)      = (10 + acc)·n·C + 5·n·C       (dx, then dγ and dβ)
 //   linear(n, i, o) = 4·n·i·o + n·o                (dX, dW, db)
 //   gelu(n)         = 19·n·F
-//   attn(q, pairs)  = 2·C·q + 8·C·pairs            (D_i per query row; dp, dk, dv, dq per causal pair;
-//                                                   attention.ts dense, rowattn.ts scope 'all')
-//   forkAttn(k, p)  = 2·C·k + 4·C·p + 4·C·s        (rowattn.ts scope 'selected': D_r; dp, dq per causal
-//                                                   pair; dk, dv per selected pair, s = selectedPairs(k, N, p))
+//   attn(q, pairs)  = 2·C·q + 8·C·pairs            (attention.ts: D_i per query row; dp, dk, dv, dq per
+//                                                   causal pair)
+//   forkAttn(k, p)  = 2·C·k + 4·C·p + 4·C·s        (rowattn.ts: D_r; dp, dq per causal pair; dk, dv per
+//                                                   selected pair, s = selectedPairs(k, N, p))
 //   embed(n)        = 2·n·C                        (dwte, dwpe)
 //   block(up, low, core) = linear(up, F, C) + gelu(up) + linear(up, C, F) + ln(up, 1)
 //                        + linear(up, C, C) + core + linear(low, C, 3C) + ln(low, 1)
@@ -42,7 +42,7 @@ export function backwardFlopTerms(cfg: GPTConfig, B: number, T: number, k: numbe
   const linear = (n: number, i: number, o: number) => 4 * n * i * o + n * o;
   const gelu = (n: number) => 19 * n * F;
   const attn = (q: number, pr: number) => 2 * C * q + 8 * C * pr;
-  const forkAttn = (n: number, pr: number) => rowAttentionFlops(C, N, n, pr, 'selected');
+  const forkAttn = (n: number, pr: number) => rowAttentionFlops(C, N, n, pr);
   const embed = (n: number) => 2 * n * C;
   const block = (l: number, up: number, low: number, core: number): FlopTerm[] => [
     { name: `h.${l}.mlp.c_proj`, flops: linear(up, F, C) },

@@ -190,8 +190,8 @@ export class GPT {
    * - LM head, ln_f, and in the LAST block the MLP (c_proj, GELU, c_fc), ln_2 and attn.c_proj are
    *   row-wise, so they run on R only: NN/NT matmuls gather rows R and scatter into full-size
    *   buffers (only those rows are ever read back), TN matmuls and column sums reduce over R.
-   * - The last block's attention backward runs for the query rows R only (rowattn.ts, scope
-   *   'all'); its dk/dv are non-zero at every earlier position of each sequence, so from there on
+   * - The last block's attention backward runs for the query rows R only (attentionBackward with
+   *   the RowSet); its dk/dv are non-zero at every earlier position of each sequence, so from there on
    *   the gradient is dense: that block's c_attn and ln_1 backward and every lower block run dense
    *   over a residual gradient that is zero outside R (cleared first). The q columns of that
    *   c_attn backward are still zero outside R; skipping them would need strided column blocks the
@@ -199,7 +199,7 @@ export class GPT {
    *   model/flops.ts).
    *
    * Mode 'forkOnly' keeps every block on R: each attention backward yields dqkv at rows R only
-   * (rowattn.ts, scope 'selected': dq exact, dk/dv from selected queries) and c_attn backward
+   * (rowattn.ts: dq exact, dk/dv from selected queries) and c_attn backward
    * gathers R, so every op below stays row-sparse down to the embedding. It DROPS exactly the
    * key/value gradients dk_j, dv_j at unselected positions j ∉ R, in every block: the paths by
    * which a selected token's loss reaches the parameters through earlier unselected positions'
@@ -249,8 +249,8 @@ export class GPT {
       // attention: res1 = x + attn(ln1)·Wproj + bproj
       this.linearBackward(a.dres, b.atty, w('attn.c_proj.weight'), a.datty, g('attn.c_proj.weight'), g('attn.c_proj.bias'), upper);
       const att = { qkv: b.qkv, out: b.atty, dout: a.datty, dqkv: a.dqkv, saved: b.attSaved, B, T, H, hd };
-      if (upper) rowAttentionBackward(rt, { ...att, rows: set!, scope: mode === 'forkOnly' ? 'selected' : 'all' });
-      else attentionBackward(rt, att);
+      if (mode === 'forkOnly') rowAttentionBackward(rt, { ...att, rows: set! });
+      else attentionBackward(rt, { ...att, rows: upper ? set : undefined });
       this.linearBackward(a.dqkv, b.ln1, w('attn.c_attn.weight'), a.dln, g('attn.c_attn.weight'), g('attn.c_attn.bias'), lower);
       layernormBackward(rt, { dout: a.dln, x: xin, mean: b.ln1Mean, rstd: b.ln1Rstd, gamma: w('ln_1.weight'), dx: a.dres, dgamma: g('ln_1.weight'), dbeta: g('ln_1.bias'), accumulate: true, rows: lower });
     }

@@ -2,7 +2,8 @@
 // per-dispatch GPU time (timestamp queries, summed over the backward) and wall clock of the
 // synced backward, median of REPS after warm-up and matmul autotuning, next to counted and analytic
 // FLOPs; ratios to dense are per rep (modes interleaved), then the median. Other work on a shared CPU inflates single runs, so the minimum is shown next to the median.
-// Usage: npx tsx scripts/probe-sparse.ts [rho=0.2]. Ends with one JSON line.
+// Usage: [SHAPE=0|1] [REPS=n] [PROFILE=1] [NOTUNE=1] npx tsx scripts/probe-sparse.ts [rho=0.2].
+// Ends with one JSON line.
 import { attentionRows } from '../kernels/attention.js';
 import { rowMask } from '../kernels/rowattn.js';
 import { describeAdapter, getGpu } from '../kernels/device.js';
@@ -46,7 +47,9 @@ for (const [label, cfg, B, T] of only) {
   };
   for (const mode of MODES) for (let i = 0; i < WARMUP; i++) run(mode);
   await rt.sync();
-  await tunePendingMatmuls(rt);
+  // NOTUNE=1 (with FORKGRAD_AUTOTUNE_CACHE=off) keeps matmul's default variants: tuning under a
+  // loaded CPU can pick different variants for the dense and gathered shape classes.
+  if (!process.env.NOTUNE) await tunePendingMatmuls(rt);
   // Modes take turns within each rep, so load from other processes hits them alike; ratios are
   // taken within a rep, then the median over reps.
   const wall: Record<string, number[]> = {}, gpuMs: Record<string, number[]> = {}, counted: Record<string, { flops: number; dispatches: number }> = {};
