@@ -1,5 +1,6 @@
 // Backward time of the dense, exact and forkOnly modes (GPT.backward with rows) at RL shapes:
-// per-dispatch GPU time (timestamp queries, summed over the backward) and wall clock of the
+// per-dispatch GPU time (timestamp queries, summed over the backward), wall clock and process CPU
+// time (lavapipe's workers run in this process; CPU time is the least inflated by other load) of the
 // synced backward, median of REPS after warm-up and matmul autotuning, next to counted and analytic
 // FLOPs; ratios to dense are per rep (modes interleaved), then the median. Other work on a shared CPU inflates single runs, so the minimum is shown next to the median.
 // Usage: [SHAPE=0|1] [REPS=n] [PROFILE=1] [NOTUNE=1] npx tsx scripts/probe-sparse.ts [rho=0.2].
@@ -52,14 +53,16 @@ for (const [label, cfg, B, T] of only) {
   if (!process.env.NOTUNE) await tunePendingMatmuls(rt);
   // Modes take turns within each rep, so load from other processes hits them alike; ratios are
   // taken within a rep, then the median over reps.
-  const wall: Record<string, number[]> = {}, gpuMs: Record<string, number[]> = {}, counted: Record<string, { flops: number; dispatches: number }> = {};
+  const wall: Record<string, number[]> = {}, cpu: Record<string, number[]> = {}, gpuMs: Record<string, number[]> = {}, counted: Record<string, { flops: number; dispatches: number }> = {};
   for (let i = 0; i < REPS; i++) {
     for (const mode of MODES) {
       await rt.sync();
-      const t0 = performance.now();
+      const t0 = performance.now(), c0 = process.cpuUsage();
       run(mode);
       await rt.sync();
       (wall[mode] ??= []).push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      (cpu[mode] ??= []).push((c.user + c.system) / 1000);
       rt.resetStats();
       rt.setProfiling(true);
       run(mode);
@@ -71,11 +74,11 @@ for (const [label, cfg, B, T] of only) {
     }
   }
   const ratio = (xs: Record<string, number[]>, m: BackwardMode) => median(xs[m].map((x, i) => x / xs.dense[i]));
-  const row: Record<string, { gpu: number; gpuMin: number; wall: number; wallMin: number; gpuRatio: number; wallRatio: number; flops: number; analytic: number; dispatches: number }> = {};
+  const row: Record<string, { gpu: number; gpuMin: number; wall: number; wallMin: number; cpu: number; gpuRatio: number; wallRatio: number; cpuRatio: number; flops: number; analytic: number; dispatches: number }> = {};
   for (const mode of MODES) {
     row[mode] = {
-      gpu: median(gpuMs[mode]), gpuMin: min(gpuMs[mode]), wall: median(wall[mode]), wallMin: min(wall[mode]),
-      gpuRatio: ratio(gpuMs, mode), wallRatio: ratio(wall, mode),
+      gpu: median(gpuMs[mode]), gpuMin: min(gpuMs[mode]), wall: median(wall[mode]), wallMin: min(wall[mode]), cpu: median(cpu[mode]),
+      gpuRatio: ratio(gpuMs, mode), wallRatio: ratio(wall, mode), cpuRatio: ratio(cpu, mode),
       ...counted[mode], analytic: predictBackwardFlops(cfg, B, T, k, mode, rows.pairs),
     };
   }
@@ -102,11 +105,11 @@ for (const [label, cfg, B, T] of only) {
   const d = row.dense;
   console.log(`\n${label}, k = ${k} of ${N} (ρ = ${rho})`);
   console.log(formatTable(
-    ['mode', 'dispatches', 'GPU ms med', 'GPU ms min', 'wall ms med', 'wall ms min', 'MFLOP counted', 'MFLOP analytic', 'FLOP ratio', 'GPU ratio', 'wall ratio'],
+    ['mode', 'dispatches', 'GPU ms med', 'GPU ms min', 'wall ms med', 'wall ms min', 'CPU ms med', 'MFLOP counted', 'MFLOP analytic', 'FLOP ratio', 'GPU ratio', 'wall ratio', 'CPU ratio'],
     MODES.map((m) => {
       const r = row[m];
-      return [m, String(r.dispatches), r.gpu.toFixed(2), r.gpuMin.toFixed(2), r.wall.toFixed(2), r.wallMin.toFixed(2), (r.flops / 1e6).toFixed(2), (r.analytic / 1e6).toFixed(2),
-        (r.analytic / d.analytic).toFixed(3), r.gpuRatio.toFixed(3), r.wallRatio.toFixed(3)];
+      return [m, String(r.dispatches), r.gpu.toFixed(2), r.gpuMin.toFixed(2), r.wall.toFixed(2), r.wallMin.toFixed(2), r.cpu.toFixed(2), (r.flops / 1e6).toFixed(2), (r.analytic / 1e6).toFixed(2),
+        (r.analytic / d.analytic).toFixed(3), r.gpuRatio.toFixed(3), r.wallRatio.toFixed(3), r.cpuRatio.toFixed(3)];
     }),
   ));
   results.push({ shape: label, B, T, k, rho, ...row });
