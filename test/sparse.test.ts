@@ -30,10 +30,10 @@ const maxAbs = (x: ArrayLike<number>) => Array.from(x).reduce((m, v) => Math.max
 
 /** Every parameter's gradient within the budget, scaled per tensor (c_attn's bias by its weight's:
  * its key part is zero in exact arithmetic, so both sides hold only rounding noise there). */
-function compareGrads(model: GPT, cfg: GPTConfig, N: number, got: Float32Array, want: Float64Array, what: string) {
+function compareGrads(model: GPT, cfg: GPTConfig, N: number, got: Float32Array, want: Float64Array, what: string, factor = 1) {
   for (const p of model.layout.params) {
     const scaleOf = /c_attn\.bias/.test(p.name) ? model.layout.byName.get(p.name.replace('bias', 'weight'))! : p;
-    const bound = tol(cfg, N, maxAbs(want.subarray(scaleOf.offset, scaleOf.offset + scaleOf.size)));
+    const bound = factor * tol(cfg, N, maxAbs(want.subarray(scaleOf.offset, scaleOf.offset + scaleOf.size)));
     assertWithin(got.subarray(p.offset, p.offset + p.size), want.subarray(p.offset, p.offset + p.size), bound, `${what}: grad ${p.name}`);
   }
 }
@@ -114,9 +114,13 @@ for (const [label, cfg, B, T] of configs) {
         const wantExact = refBackward(cfg, f.model.layout, f.ref, dl);
         const wantFork = refBackward(cfg, f.model.layout, f.ref, dl, { forkRows: ids });
 
-        compareGrads(f.model, cfg, N, await gradsOf(f, zeros, 'dense'), wantExact, `${sel}, dense`);
+        const dense = await gradsOf(f, zeros, 'dense');
+        compareGrads(f.model, cfg, N, dense, wantExact, `${sel}, dense`);
         await poisonScratch(f);
-        compareGrads(f.model, cfg, N, await gradsOf(f, nans, 'exact', rows), wantExact, `${sel}, exact`);
+        const exact = await gradsOf(f, nans, 'exact', rows);
+        compareGrads(f.model, cfg, N, exact, wantExact, `${sel}, exact`);
+        // and directly: both within the budget of the same float64 gradient, so within twice it
+        compareGrads(f.model, cfg, N, exact, Float64Array.from(dense), `${sel}, exact vs dense`, 2);
         await poisonScratch(f);
         compareGrads(f.model, cfg, N, await gradsOf(f, nans, 'forkOnly', rows), wantFork, `${sel}, forkOnly`);
         if (ids.length === N) assert.equal(wantFork, wantExact, 'every row selected: forkOnly drops nothing');
