@@ -1,5 +1,5 @@
 // Float64 CPU reference for the matmul family, with the magnitudes a tolerance needs.
-import type { GatherMode, MatmulForm } from './matmul.wgsl.js';
+import type { GatherMode, MatmulForm } from './matmul.js';
 
 export interface MatmulRefArgs {
   form: MatmulForm;

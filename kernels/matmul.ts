@@ -2,9 +2,13 @@
 // gathered list of rows, on whichever variant the autotuner picked for this adapter and shape class.
 import { Autotuner, type TuneCandidate } from './autotune.js';
 import type { Runtime, Tensor } from './runtime.js';
-import { gridFor, matmulWGSL, type GatherMode, type MatmulForm, type MatmulSpec, type VariantConfig } from './matmul.wgsl.js';
+import { F_ACC, F_BIAS, F_GATHER_A, F_REDUCE, F_SCATTER, gridFor, matmulWGSL, type MatmulForm, type MatmulSpec, type VariantConfig } from './matmul.wgsl.js';
 
-export type { GatherMode, MatmulForm } from './matmul.wgsl.js';
+export type { MatmulForm } from './matmul.wgsl.js';
+
+/** How a row list is used: NN/NT 'compact' (C[i] = A[rows[i]]·op(B)) or 'scatter' (into
+ * C[rows[i]]); TN 'reduce' (the sum runs over the listed rows). */
+export type GatherMode = 'none' | 'compact' | 'scatter' | 'reduce';
 
 export interface MatmulOptions {
   /** 'NN' (default): C[M,N] = A[M,K]·B[K,N]; 'NT': C = A[M,K]·B[N,K]ᵀ; 'TN': C = A[K,M]ᵀ·B[K,N].
@@ -38,13 +42,13 @@ interface Variant {
   note: string;
 }
 
-// Subgroup tiles from big (fewest loads per FMA, best for large shapes) to small (less edge
-// waste and more workgroups for small ones). The no-subgroup register block serves adapters
-// without subgroups; the tiled kernel is the one discrete GPUs like.
+// A big subgroup tile (fewest loads per FMA: large shapes) and a small one (less edge waste,
+// more workgroups: small or skinny shapes); the register block for adapters without subgroups;
+// the workgroup-memory tile that discrete GPUs like. Every variant costs seconds of lavapipe
+// compile per form and alignment class, so the list stays short (32×32 and 16×64 tiles were
+// measured: in between on speed, and 32×32 compiles pathologically slowly, ~10 s).
 const VARIANTS: readonly Variant[] = [
   { name: 'sg32x64', config: { kind: 'reg', share: 'subgroup', tm: 32, g: 2, wy: 1 }, subgroups: true, note: 'subgroup-shared A, 32×64 per 8 lanes' },
-  { name: 'sg16x64', config: { kind: 'reg', share: 'subgroup', tm: 16, g: 2, wy: 1 }, subgroups: true, note: 'subgroup-shared A, 16×64 per 8 lanes' },
-  { name: 'sg32x32', config: { kind: 'reg', share: 'subgroup', tm: 32, g: 1, wy: 1 }, subgroups: true, note: 'subgroup-shared A, 32×32 per 8 lanes' },
   { name: 'sg8x32', config: { kind: 'reg', share: 'subgroup', tm: 8, g: 1, wy: 1 }, subgroups: true, note: 'subgroup-shared A, 8×32 per 8 lanes' },
   { name: 'rb4x8', config: { kind: 'reg', share: 'none', tm: 4, g: 2, wy: 8 }, subgroups: false, note: 'register block 4×8 per invocation, no barriers' },
   { name: 'tiled64', config: { kind: 'tiled' }, subgroups: false, note: '64×64 workgroup-memory tile, 4×4 per invocation' },
@@ -74,6 +78,8 @@ function variantByName(rt: Runtime, name: string): Variant {
 
 interface Problem {
   spec: MatmulSpec;
+  gather: GatherMode;
+  flags: number;
   /** logical sizes: output M×N, reduction K (gathered: M = R for NN/NT, K = R for TN) */
   M: number;
   N: number;
@@ -85,7 +91,7 @@ interface Problem {
 const lead = (t: Tensor) => t.shape.slice(0, -1).reduce((a, b) => a * b, 1);
 const last = (t: Tensor) => (t.shape.length ? t.shape[t.shape.length - 1] : 1);
 
-function resolve(A: Tensor, B: Tensor, C: Tensor, o: MatmulOptions): Problem {
+function resolve(rt: Runtime, A: Tensor, B: Tensor, C: Tensor, o: MatmulOptions): Problem {
   const form = o.form ?? 'NN';
   if (form !== 'NN' && form !== 'NT' && form !== 'TN') throw new Error(`matmul: form must be NN, NT or TN, got ${form}`);
   const name = `matmul ${form}`;
@@ -128,33 +134,41 @@ function resolve(A: Tensor, B: Tensor, C: Tensor, o: MatmulOptions): Problem {
   const gather: GatherMode = !o.rows ? 'none' : form === 'TN' ? 'reduce' : o.scatter ? 'scatter' : 'compact';
   // vec4 access along each operand's contiguous dimension; empty tensors bind 4 bytes, so never vec4
   const k4 = K % 4 === 0 && A.size > 0 && B.size > 0;
+  const flags =
+    (o.bias ? F_BIAS : 0) | (o.accumulate ? F_ACC : 0) |
+    (gather === 'compact' || gather === 'scatter' ? F_GATHER_A : 0) | (gather === 'scatter' ? F_SCATTER : 0) | (gather === 'reduce' ? F_REDUCE : 0);
   const spec: MatmulSpec = {
     form,
-    gather,
-    bias: !!o.bias,
-    accumulate: !!o.accumulate,
     vecA: form === 'TN' ? M % 4 === 0 && A.size > 0 : k4,
     vecB: form === 'NT' ? k4 : N % 4 === 0 && B.size > 0,
     vecC: N % 4 === 0 && C.size > 0,
   };
-  const tensors = [A, B, C];
-  if (o.bias) tensors.push(o.bias);
-  if (o.rows) tensors.push(o.rows);
-  return { spec, M, N, K, tensors, label: o.label ?? name };
+  const tensors = [A, B, C, o.bias ?? dummy(rt, 'f32'), o.rows ?? dummy(rt, 'u32')];
+  return { spec, gather, flags, M, N, K, tensors, label: o.label ?? name };
+}
+
+// Unused bias / rows bindings get a 16-byte placeholder (a vec4 array binding needs that much).
+const dummies = new WeakMap<Runtime, Record<string, Tensor>>();
+function dummy(rt: Runtime, dtype: 'f32' | 'u32'): Tensor {
+  let d = dummies.get(rt);
+  if (!d) dummies.set(rt, (d = {}));
+  return (d[dtype] ??= rt.empty([4], dtype, `matmul unused ${dtype === 'f32' ? 'bias' : 'rows'}`));
 }
 
 function overlaps(a: Tensor, b: Tensor): boolean {
   return a.buffer === b.buffer && a.offset < b.offset + b.byteLength && b.offset < a.offset + a.byteLength && a.size > 0 && b.size > 0;
 }
 
+function kernelSpec(v: Variant, s: MatmulSpec) {
+  return { name: `matmul_${v.name}_${s.form}_v${+s.vecA}${+s.vecB}${+s.vecC}`, code: matmulWGSL(v.config, s) };
+}
+
 function record(rt: Runtime, v: Variant, p: Problem, override?: { M?: number; K?: number; C?: Tensor; label?: string }): void {
   const M = override?.M ?? p.M, K = override?.K ?? p.K;
-  const s = p.spec;
-  const key = `${v.name}_${s.form}_${s.gather}${s.bias ? '_bias' : ''}${s.accumulate ? '_acc' : ''}_v${+s.vecA}${+s.vecB}${+s.vecC}`;
-  const k = rt.kernel({ name: `matmul_${key}`, code: matmulWGSL(v.config, s) });
+  const k = rt.kernel(kernelSpec(v, p.spec));
   const tensors = override?.C ? p.tensors.map((t, i) => (i === 2 ? override.C! : t)) : p.tensors;
   rt.dispatch(k, {
-    params: [M, p.N, K],
+    params: [M, p.N, K, p.flags],
     tensors,
     groups: gridFor(v.config, M, p.N),
     flops: 2 * M * p.N * K,
@@ -170,7 +184,7 @@ const tuner = new Autotuner('matmul');
 function classKey(p: Problem): string {
   const b = (x: number) => (x <= 1 ? x : Math.ceil(Math.log2(x)));
   const s = p.spec;
-  return `${s.form}/${s.gather}/v${+s.vecA}${+s.vecB}${+s.vecC}/M${b(p.M)}/N${b(p.N)}/K${b(p.K)}`;
+  return `${s.form}/${p.gather}/v${+s.vecA}${+s.vecB}${+s.vecC}/M${b(p.M)}/N${b(p.N)}/K${b(p.K)}`;
 }
 
 /** The untuned choice: the biggest subgroup tile the output fills, else the register block on
@@ -179,7 +193,6 @@ function defaultVariant(rt: Runtime, p: Problem): Variant {
   const by = (n: string) => VARIANTS.find((v) => v.name === n)!;
   if (eligible(rt, by('sg32x64'))) {
     if (p.M >= 32 && p.N > 32) return by('sg32x64');
-    if (p.M >= 32) return by('sg32x32');
     return by('sg8x32');
   }
   return rt.gpu.adapter.isSoftware ? by('rb4x8') : by('tiled64');
@@ -207,9 +220,9 @@ function choose(rt: Runtime, p: Problem, A: Tensor, B: Tensor, C: Tensor, o: Mat
  * unchanged when accumulating).
  */
 export function matmul(rt: Runtime, A: Tensor, B: Tensor, C: Tensor, o: MatmulOptions = {}): void {
-  const p = resolve(A, B, C, o);
+  const p = resolve(rt, A, B, C, o);
   if (p.M === 0 || p.N === 0) return;
-  if (p.K === 0 && p.spec.accumulate && !p.spec.bias) return;
+  if (p.K === 0 && (p.flags & (F_ACC | F_BIAS)) === F_ACC) return; // C += 0
   record(rt, choose(rt, p, A, B, C, o), p);
 }
 
@@ -219,7 +232,7 @@ export function matmul(rt: Runtime, A: Tensor, B: Tensor, C: Tensor, o: MatmulOp
  * Inputs are only read; the output goes to a scratch tensor.
  */
 export async function tuneMatmul(rt: Runtime, A: Tensor, B: Tensor, C: Tensor, o: MatmulOptions = {}): Promise<string> {
-  const p = resolve(A, B, C, { ...o, variant: undefined });
+  const p = resolve(rt, A, B, C, { ...o, variant: undefined });
   if (p.M === 0 || p.N === 0 || p.K === 0) return defaultVariant(rt, p).name;
   const key = classKey(p);
   await tuner.load(rt);
@@ -234,7 +247,7 @@ export async function tuneMatmul(rt: Runtime, A: Tensor, B: Tensor, C: Tensor, o
   const scratch = rt.empty([C.size], 'f32', 'matmul autotune C');
   const candidates: TuneCandidate[] = VARIANTS.filter((v) => eligible(rt, v)).map((v) => ({
     name: v.name,
-    prepare: () => rt.compile({ name: `matmul probe ${v.name}`, code: matmulWGSL(v.config, p.spec) }).then(() => {}),
+    prepare: () => rt.compile(kernelSpec(v, p.spec)).then(() => {}),
     run: () => record(rt, v, p, { ...probe, C: scratch, label: `matmul autotune ${v.name}` }),
   }));
   try {
@@ -256,7 +269,7 @@ export async function tunePendingMatmuls(rt: Runtime): Promise<number> {
 
 /** The variant matmul() would use for these arguments now (tuned, else the default). */
 export function matmulChoice(rt: Runtime, A: Tensor, B: Tensor, C: Tensor, o: MatmulOptions = {}): string {
-  const p = resolve(A, B, C, o);
+  const p = resolve(rt, A, B, C, o);
   if (o.variant) return variantByName(rt, o.variant).name;
   const name = tuner.lookup(rt, classKey(p));
   return name && VARIANTS.some((v) => v.name === name && eligible(rt, v)) ? name : defaultVariant(rt, p).name;

@@ -58,9 +58,11 @@ async function check(rt: Runtime, c: Case, seed: number): Promise<void> {
   for (const x of [A, B, C, o.bias, o.rows]) x?.buffer.destroy();
 }
 
-// Sizes are grouped so each group shares one pipeline per variant and form: the odd group (no
-// dimension a multiple of 4, so scalar loads and masked K steps) runs with bias and accumulate,
-// the aligned group (vec4 everywhere) without. Compiles, not arithmetic, dominate the time here.
+// Sizes are grouped so each group shares one pipeline per variant and form (a pipeline is
+// specialised only on form and vec4 alignment; compiles, seconds each on lavapipe, not the
+// arithmetic, dominate this file's time): the odd group (no dimension a multiple of 4: scalar
+// loads and masked K steps) runs with bias and accumulate, the aligned group (vec4) without.
+// The row-list tests below stay in these two classes too.
 const ODD: [number, number, number][] = [[1, 1, 1], [7, 7, 7], [33, 65, 7], [127, 33, 65], [65, 127, 33]];
 const ALIGNED: [number, number, number][] = [[4, 4, 4], [64, 64, 64], [36, 20, 68], [100, 8, 132]];
 
@@ -83,10 +85,10 @@ t('every variant runs every form on vec4-aligned sizes that are not tile multipl
 
 t('mixed alignment: vec4 along some operands only', async () => {
   const rt = await testRuntime();
-  const eligible = await variants();
-  for (const variant of ['sg8x32', 'rb4x8'].filter((v) => eligible.includes(v)))
-    for (const [form, M, K, N] of [['NN', 33, 64, 7], ['NN', 9, 7, 12], ['NT', 33, 64, 7], ['TN', 12, 9, 7], ['TN', 9, 12, 8]] as const)
-      await check(rt, { form, M, K, N, variant, bias: true }, 7);
+  if (!(await variants()).includes('sg8x32')) return;
+  // K a multiple of 4 but N odd (e.g. a vocabulary): vec4 along K, scalars along N
+  for (const [form, M, K, N] of [['NN', 33, 64, 7], ['NT', 33, 64, 7], ['TN', 12, 9, 7]] as const)
+    await check(rt, { form, M, K, N, variant: 'sg8x32', bias: true }, 7);
 });
 
 // Row lists with repeats and out of order, plus the empty list, on each kernel shape.
@@ -100,9 +102,9 @@ t('gathered rows, compact: out row i = A[rows[i]]·op(B) (repeats, unordered, em
   const vs = (await variants()).filter((v) => GATHER_VARIANTS.includes(v));
   for (const variant of vs)
     for (const form of ['NN', 'NT'] as const) {
-      await check(rt, { form, M: 0, K: 33, N: 20, full: 50, rows: rowList(37, 50, 3), variant, bias: true }, 11);
+      await check(rt, { form, M: 0, K: 33, N: 21, full: 50, rows: rowList(37, 50, 3), variant, bias: true }, 11);
       await check(rt, { form, M: 0, K: 64, N: 36, full: 50, rows: rowList(45, 50, 4), variant }, 12);
-      await check(rt, { form, M: 0, K: 33, N: 20, full: 50, rows: [], variant, bias: true }, 13);
+      await check(rt, { form, M: 0, K: 33, N: 21, full: 50, rows: [], variant, bias: true }, 13);
     }
 });
 
