@@ -79,7 +79,10 @@ t('arithmetic problems: operand ranges, answers, reversal', () => {
     const { a, b } = p.meta as { a: string; b: string };
     assert.ok(+a <= 999 && +b <= 999);
     assert.is(p.answer, String(+a + +b));
-    assert.is(p.prompt, `${a}+${b}=`);
+    assert.is(p.prompt, `${a.padStart(3, '0')}+${b.padStart(3, '0')}=`, 'operands zero-padded to the digit count by default');
+  }
+  for (const p of generate({ task: 'addition', digits: 3, pad: false }, { seed: 9, count: 50 })) {
+    assert.is(p.prompt, `${p.meta.a}+${p.meta.b}=`, 'pad: false writes operands as they are');
   }
   const lens = new Set<number>();
   for (const p of generate({ task: 'multiplication', digits: 5, minDigits: 2, reverse: true }, { seed: 9, count: 500 })) {
@@ -270,7 +273,7 @@ t('parseProblem rebuilds generated problems from their prompts', () => {
       assert.equal(parseProblem(task, p.prompt, { reverse, solve: true }), p);
     }
   }
-  for (const [task, prompt] of [['addition', '1+2'], ['addition', '01+2='], ['addition', '1*2='], ['countdown', '1,2;3'],
+  for (const [task, prompt] of [['addition', '1+2'], ['addition', '1+-2='], ['addition', '1*2='], ['countdown', '1,2;3'],
     ['countdown', ';3='], ['countdown', '1,,2;3='], ['multiplication', '']] as const) {
     assert.throws(() => parseProblem(task, prompt), /prompt/);
   }
