@@ -25,7 +25,7 @@ interface CacheFile {
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 const memory = new Map<string, Map<string, TuneEntry>>(); // adapter key -> family/class -> entry
-const loaded = new Set<string>();
+const loaded = new Map<string, Promise<void>>(); // adapter key -> its disk read
 let cachePath: string | null | undefined; // undefined: default location; null: no disk cache
 
 /** Where the on-disk cache lives (null turns it off, undefined restores the default:
@@ -95,16 +95,21 @@ export class Autotuner {
   }
 
   /** Reads this adapter's entries from the disk cache into memory, once. */
-  async load(rt: Runtime): Promise<void> {
+  load(rt: Runtime): Promise<void> {
     const ak = adapterKey(rt);
-    if (loaded.has(ak)) return;
-    loaded.add(ak);
-    const path = await diskPath();
-    if (!path) return;
-    const file = await readCache(path);
-    const mem = memory.get(ak) ?? new Map<string, TuneEntry>();
-    for (const [k, e] of Object.entries(file.adapters[ak] ?? {})) if (!mem.has(k)) mem.set(k, e);
-    memory.set(ak, mem);
+    let p = loaded.get(ak);
+    if (!p) {
+      p = (async () => {
+        const path = await diskPath();
+        if (!path) return;
+        const file = await readCache(path);
+        const mem = memory.get(ak) ?? new Map<string, TuneEntry>();
+        for (const [k, e] of Object.entries(file.adapters[ak] ?? {})) if (!mem.has(k)) mem.set(k, e);
+        memory.set(ak, mem);
+      })();
+      loaded.set(ak, p);
+    }
+    return p;
   }
 
   /**

@@ -198,7 +198,16 @@ function defaultVariant(rt: Runtime, p: Problem): Variant {
   return rt.gpu.adapter.isSoftware ? by('rb4x8') : by('tiled64');
 }
 
-const untuned = new Map<Runtime, Map<string, { A: Tensor; B: Tensor; C: Tensor; o: MatmulOptions }>>();
+/** What matmul() met without a tuned choice: shapes only (the caller may free its tensors). */
+interface Pending {
+  form: MatmulForm;
+  shapes: [number[], number[], number[]];
+  bias: boolean;
+  accumulate: boolean;
+  rows?: { count: number; of: number };
+  scatter: boolean;
+}
+const pending = new Map<Runtime, Map<string, Pending>>();
 
 function choose(rt: Runtime, p: Problem, A: Tensor, B: Tensor, C: Tensor, o: MatmulOptions): Variant {
   if (o.variant) return variantByName(rt, o.variant);
@@ -206,9 +215,21 @@ function choose(rt: Runtime, p: Problem, A: Tensor, B: Tensor, C: Tensor, o: Mat
   const name = tuner.lookup(rt, key);
   const v = name ? VARIANTS.find((x) => x.name === name) : undefined;
   if (v && eligible(rt, v)) return v;
-  let seen = untuned.get(rt);
-  if (!seen) untuned.set(rt, (seen = new Map()));
-  if (!seen.has(key)) seen.set(key, { A, B, C, o: { ...o } });
+  let seen = pending.get(rt);
+  if (!seen) pending.set(rt, (seen = new Map()));
+  if (!seen.has(key) && p.K > 0) {
+    const form = p.spec.form;
+    // rows index A's rows (NN/NT) or A's and B's (TN); the tuning copy lists them in order
+    const of = form === 'TN' ? lead(A) : o.scatter ? C.size / p.N : lead(A);
+    seen.set(key, {
+      form,
+      shapes: [[...A.shape], [...B.shape], [...C.shape]],
+      bias: !!o.bias,
+      accumulate: !!o.accumulate,
+      rows: o.rows ? { count: o.rows.size, of: Math.max(1, Math.min(of, lead(A))) } : undefined,
+      scatter: !!o.scatter,
+    });
+  }
   return defaultVariant(rt, p);
 }
 
@@ -233,8 +254,9 @@ export function matmul(rt: Runtime, A: Tensor, B: Tensor, C: Tensor, o: MatmulOp
  */
 export async function tuneMatmul(rt: Runtime, A: Tensor, B: Tensor, C: Tensor, o: MatmulOptions = {}): Promise<string> {
   const p = resolve(rt, A, B, C, { ...o, variant: undefined });
-  if (p.M === 0 || p.N === 0 || p.K === 0) return defaultVariant(rt, p).name;
   const key = classKey(p);
+  pending.get(rt)?.delete(key);
+  if (p.M === 0 || p.N === 0 || p.K === 0) return defaultVariant(rt, p).name; // nothing to time
   await tuner.load(rt);
   const known = tuner.lookup(rt, key);
   if (known && VARIANTS.some((v) => v.name === known && eligible(rt, v))) return known;
@@ -254,16 +276,24 @@ export async function tuneMatmul(rt: Runtime, A: Tensor, B: Tensor, C: Tensor, o
     return await tuner.tune(rt, key, candidates, 2 * probe.M * p.N * probe.K);
   } finally {
     scratch.buffer.destroy();
-    untuned.get(rt)?.delete(key);
   }
 }
 
-/** Tunes every shape class matmul() has met without a tuned choice; returns how many. */
+/** Tunes every shape class matmul() has met without a tuned choice (on zero-filled stand-ins of
+ * the same shapes); returns how many. */
 export async function tunePendingMatmuls(rt: Runtime): Promise<number> {
-  const seen = untuned.get(rt);
-  if (!seen) return 0;
-  const todo = [...seen.values()];
-  for (const { A, B, C, o } of todo) await tuneMatmul(rt, A, B, C, o);
+  const todo = [...(pending.get(rt)?.values() ?? [])];
+  for (const q of todo) {
+    const [A, B, C] = q.shapes.map((s) => rt.empty(s, 'f32', 'matmul autotune stand-in'));
+    const N = q.form === 'NT' ? lead(B) : last(B);
+    const bias = q.bias ? rt.empty([N], 'f32', 'matmul autotune stand-in') : undefined;
+    const rows = q.rows ? rt.upload(Array.from({ length: q.rows.count }, (_, i) => i % q.rows!.of), [q.rows.count], 'u32') : undefined;
+    try {
+      await tuneMatmul(rt, A, B, C, { form: q.form, bias, rows, scatter: q.scatter, accumulate: q.accumulate });
+    } finally {
+      for (const t of [A, B, C, bias, rows]) t?.buffer.destroy();
+    }
+  }
   return todo.length;
 }
 

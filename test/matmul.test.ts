@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clearAutotuneMemory, setAutotuneCachePath } from '../kernels/autotune.js';
-import { matmul, matmulChoice, matmulVariants, tuneMatmul, type MatmulForm, type MatmulOptions } from '../kernels/matmul.js';
+import { matmul, matmulChoice, matmulVariants, tuneMatmul, tunePendingMatmuls, type MatmulForm, type MatmulOptions } from '../kernels/matmul.js';
 import { matmulRef } from '../kernels/matmul.ref.js';
 import type { Runtime } from '../kernels/runtime.js';
 import { testRuntime } from './gpu.js';
@@ -189,6 +189,13 @@ t('autotuner picks an eligible variant, caches it on disk, and reuses it', async
     assert.is(timed(), before, 'no candidate was timed again');
     assert.is(matmulChoice(rt, A, B, C), pick);
     await check(rt, { form: 'NN', M: 64, K: 64, N: 64 }, 51); // matmul() now runs the tuned variant
+
+    // Classes matmul() meets untuned are remembered and tuned later, on stand-in tensors.
+    const A2 = rt.upload(randArray(36 * 20, 3), [36, 20]), B2 = rt.upload(randArray(20 * 68, 4), [20, 68]), C2 = rt.empty([36, 68]);
+    matmul(rt, A2, B2, C2);
+    assert.ok((await tunePendingMatmuls(rt)) >= 1);
+    assert.ok(eligible.includes(matmulChoice(rt, A2, B2, C2)));
+    assert.is(await tunePendingMatmuls(rt), 0, 'nothing left to tune');
   } finally {
     setAutotuneCachePath(undefined);
     clearAutotuneMemory();
