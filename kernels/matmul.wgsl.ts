@@ -84,8 +84,7 @@ const FLAG_LETS = [
 /** Output of one value or vec4 at C[index]: + bias, + old C, store. */
 function storeC(index: string, value: string, biasValue: string, indent: string): string[] {
   return [
-    `${indent}var v = ${value};`,
-    `${indent}if (useBias) { v = v + ${biasValue}; }`,
+    `${indent}var v = ${value} + ${biasValue};`, // the bias is zeroed when unused: no branch
     `${indent}if (useAcc) { v = v + C[${index}]; }`,
     `${indent}C[${index}] = v;`,
   ];
@@ -221,8 +220,8 @@ export function regWGSL(c: RegConfig, s: MatmulSpec): string {
   L.push(`  var out: array<vec4f, ${tm * g}>;`);
   for (const i of range(tm)) for (const j of range(g)) L.push(`  out[${i * g + j}] = acc${i}_${j};`);
   for (const j of range(g)) {
-    if (s.vecC) L.push(`  let bb${j} = bias[min(c0 / 4u + ${8 * j}u, N / 4u - 1u)];`);
-    else L.push(`  let bb${j} = vec4f(${range(4).map((q) => `bias[${ncol(j, q)}]`).join(', ')});`);
+    if (s.vecC) L.push(`  let bb${j} = select(vec4f(0.0), bias[min(c0 / 4u + ${8 * j}u, N / 4u - 1u)], useBias);`);
+    else L.push(`  let bb${j} = select(vec4f(0.0), vec4f(${range(4).map((q) => `bias[${ncol(j, q)}]`).join(', ')}), useBias);`);
   }
   // (its trip count depends on M, which also keeps the compiler from unrolling it back)
   L.push(`  let mEnd = min(${tm}u, M - min(M, m0));`, '  for (var i = 0u; i < mEnd; i++) {', '    let m = m0 + i;');
@@ -294,8 +293,8 @@ export function tiledWGSL(s: MatmulSpec): string {
     '  }',
     '  let c0 = n0 + 4u * lid.x;',
     s.vecC
-      ? '  let bb = bias[min(c0 / 4u, N / 4u - 1u)];'
-      : `  let bb = vec4f(${range(4).map((q) => `bias[min(c0 + ${q}u, N - 1u)]`).join(', ')});`,
+      ? '  let bb = select(vec4f(0.0), bias[min(c0 / 4u, N / 4u - 1u)], useBias);'
+      : `  let bb = select(vec4f(0.0), vec4f(${range(4).map((q) => `bias[min(c0 + ${q}u, N - 1u)]`).join(', ')}), useBias);`,
     '  var out = array<vec4f, 4>(acc0, acc1, acc2, acc3);',
     '  let r0 = m0 + 4u * lid.y;',
     '  for (var i = 0u; i < min(4u, M - min(M, r0)); i++) {',

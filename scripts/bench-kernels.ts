@@ -154,11 +154,12 @@ async function gpujsGflops(n: number): Promise<number> {
   const { GPU } = (await import('gpu.js')) as any;
   const gj = new GPU({ mode: 'webgpu' });
   try {
-    const fill = gj.createKernel(function (this: any, x: number[]) { return x[this.thread.y * this.constants.n + this.thread.x]; }, { output: [n, n], pipeline: true, constants: { n } });
+    // flat indexing: gpu.js's 2D-array access measured ~1.5× slower here
+    const fill = gj.createKernel(function (this: any, x: number[]) { return x[this.thread.x]; }, { output: [n * n], pipeline: true });
     const mm = gj.createKernel(
-      function (this: any, a: number[][], b: number[][]) {
+      function (this: any, a: number[], b: number[]) {
         let s = 0;
-        for (let k = 0; k < this.constants.n; k++) s += a[this.thread.y][k] * b[k][this.thread.x];
+        for (let k = 0; k < this.constants.n; k++) s += a[this.thread.y * this.constants.n + k] * b[k * this.constants.n + this.thread.x];
         return s;
       },
       { output: [n, n], pipeline: true, constants: { n } },
