@@ -10,7 +10,7 @@ export const DEFAULT_SFT_MODEL: GPTConfig = { nLayer: 2, nHead: 4, dModel: 64, c
 export const DEFAULT_SFT: SftOptions = {
   task: { task: 'addition', digits: 3 },
   steps: 2000,
-  batchSize: 64,
+  batchSize: 128,
   learningRate: 3e-3,
   warmupSteps: 100,
   seed: 1,
