@@ -113,16 +113,25 @@ export class Autotuner {
   }
 
   /**
-   * Times each candidate (best of a few runs of enough back-to-back dispatches to last a few
-   * ms, wall clock around the queue draining) and caches the fastest under `key`. A candidate
-   * more than 4× slower than the best so far on its first run is not timed further.
+   * Times each candidate and caches the fastest under `key`. A timing is wall clock around the
+   * queue draining after enough back-to-back dispatches to last a few ms; each candidate keeps its
+   * best of ROUNDS timings. Rounds interleave the candidates, so load from other processes, which
+   * only ever adds time, comes and goes across all of them alike. A candidate more than 4× slower
+   * than the best on its first timing is not timed again.
    */
   async tune(rt: Runtime, key: string, candidates: TuneCandidate[], flops = 0): Promise<string> {
     if (!candidates.length) throw new Error(`autotune ${this.family}: no candidates for ${key}`);
+    const ROUNDS = 4;
     const phase = rt.phase;
     rt.phase = 'autotune';
     const ms: Record<string, number | null> = {};
-    let best = Infinity, bestName = candidates[0].name;
+    const reps: Record<string, number> = {};
+    const time = async (c: TuneCandidate, n: number) => {
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) c.run();
+      await rt.sync();
+      return (performance.now() - t0) / n;
+    };
     try {
       await rt.sync(); // the caller's work must not land in the first timing
       for (const c of candidates) {
@@ -130,28 +139,21 @@ export class Autotuner {
           await c.prepare?.();
           c.run(); // warm-up: drivers compile on first use
           await rt.sync();
+          ms[c.name] = await time(c, 1);
+          reps[c.name] = Math.max(1, Math.ceil(3 / Math.max(ms[c.name]!, 1e-3)));
         } catch (err) {
           ms[c.name] = null;
           console.warn(`autotune ${this.family}: ${c.name} failed on ${key}: ${(err as Error).message.split('\n')[0]}`);
-          continue;
         }
-        const time = async (reps: number) => {
-          const t0 = performance.now();
-          for (let i = 0; i < reps; i++) c.run();
-          await rt.sync();
-          return (performance.now() - t0) / reps;
-        };
-        let t = await time(1);
-        if (t < 4 * best) {
-          const reps = Math.max(1, Math.ceil(3 / Math.max(t, 1e-3)));
-          for (let r = 0; r < 3; r++) t = Math.min(t, await time(reps));
-        }
-        ms[c.name] = t;
-        if (t < best) [best, bestName] = [t, c.name];
       }
+      const first = Math.min(...Object.values(ms).filter((t): t is number => t !== null));
+      const contenders = candidates.filter((c) => ms[c.name] !== null && ms[c.name]! < 4 * first);
+      for (let r = 1; r < ROUNDS; r++) for (const c of contenders) ms[c.name] = Math.min(ms[c.name]!, await time(c, reps[c.name]));
     } finally {
       rt.phase = phase;
     }
+    let best = Infinity, bestName = '';
+    for (const [name, t] of Object.entries(ms)) if (t !== null && t < best) [best, bestName] = [t, name];
     if (best === Infinity) throw new Error(`autotune ${this.family}: every candidate failed on ${key}`);
     const e: TuneEntry = { variant: bestName, ms, at: new Date().toISOString() };
     this.remember(rt, key, e);

@@ -127,8 +127,11 @@ function resolve(rt: Runtime, A: Tensor, B: Tensor, C: Tensor, o: MatmulOptions)
     if (C.size % Math.max(N, 1) !== 0 || (N === 0 && C.size !== 0)) throw bad(`C must have N = ${N} columns`);
   } else if (C.size !== M * N) throw bad(`C must have ${M}×${N} = ${M * N} elements, has ${C.size}`);
   if (o.bias && o.bias.size !== N) throw new Error(`${name}: bias (${o.bias.label}) must have N = ${N} elements, has ${o.bias.size}`);
+  // WebGPU forbids a buffer being written and read in one dispatch, even in disjoint ranges
   for (const [w, t] of [['A', A], ['B', B], ['bias', o.bias], ['rows', o.rows]] as const) {
-    if (t && overlaps(t, C)) throw new Error(`${name}: C (${C.label}) overlaps ${w} (${t.label}); outputs must not alias inputs`);
+    if (t && t.buffer === C.buffer && t.size > 0 && C.size > 0) {
+      throw new Error(`${name}: C (${C.label}) and ${w} (${t.label}) are views of one buffer; the output must live in a buffer no input uses`);
+    }
   }
 
   const gather: GatherMode = !o.rows ? 'none' : form === 'TN' ? 'reduce' : o.scatter ? 'scatter' : 'compact';
@@ -153,10 +156,6 @@ function dummy(rt: Runtime, dtype: 'f32' | 'u32'): Tensor {
   let d = dummies.get(rt);
   if (!d) dummies.set(rt, (d = {}));
   return (d[dtype] ??= rt.empty([4], dtype, `matmul unused ${dtype === 'f32' ? 'bias' : 'rows'}`));
-}
-
-function overlaps(a: Tensor, b: Tensor): boolean {
-  return a.buffer === b.buffer && a.offset < b.offset + b.byteLength && b.offset < a.offset + a.byteLength && a.size > 0 && b.size > 0;
 }
 
 function kernelSpec(v: Variant, s: MatmulSpec) {
@@ -238,7 +237,9 @@ function choose(rt: Runtime, p: Problem, A: Tensor, B: Tensor, C: Tensor, o: Mat
 /**
  * Records C = op(A)·op(B) (+ bias) (+= C) (see MatmulOptions). Sizes come from the tensors'
  * shapes; any sizes work, including 0 (M or N = 0: nothing to do; K = 0: C = bias or 0, or
- * unchanged when accumulating).
+ * unchanged when accumulating). C must not share a buffer with any input (WebGPU rule).
+ * The variant is `o.variant`, else this shape class's tuned choice (tuneMatmul,
+ * tunePendingMatmuls), else a size-based default.
  */
 export function matmul(rt: Runtime, A: Tensor, B: Tensor, C: Tensor, o: MatmulOptions = {}): void {
   const p = resolve(rt, A, B, C, o);
