@@ -186,15 +186,13 @@ function classKey(p: Problem): string {
   return `${s.form}/${p.gather}/v${+s.vecA}${+s.vecB}${+s.vecC}/M${b(p.M)}/N${b(p.N)}/K${b(p.K)}`;
 }
 
-/** The untuned choice: the biggest subgroup tile the output fills, else the register block on
- * CPU adapters and the workgroup-memory tile on GPUs. */
+/** The untuned choice. GPUs: the workgroup-memory tile (8-lane workgroups leave most of a GPU
+ * idle). CPU drivers: the biggest subgroup tile the output fills, else the register block. */
 function defaultVariant(rt: Runtime, p: Problem): Variant {
   const by = (n: string) => VARIANTS.find((v) => v.name === n)!;
-  if (eligible(rt, by('sg32x64'))) {
-    if (p.M >= 32 && p.N > 32) return by('sg32x64');
-    return by('sg8x32');
-  }
-  return rt.gpu.adapter.isSoftware ? by('rb4x8') : by('tiled64');
+  if (!rt.gpu.adapter.isSoftware) return by('tiled64');
+  if (eligible(rt, by('sg32x64'))) return p.M >= 32 && p.N > 32 ? by('sg32x64') : by('sg8x32');
+  return by('rb4x8');
 }
 
 /** What matmul() met without a tuned choice: shapes only (the caller may free its tensors). */
