@@ -82,7 +82,8 @@ t('arithmetic problems: operand ranges, answers, reversal', () => {
     assert.is(p.prompt, `${a.padStart(3, '0')}+${b.padStart(3, '0')}=`, 'operands zero-padded to the digit count by default');
   }
   for (const p of generate({ task: 'addition', digits: 3, pad: false }, { seed: 9, count: 50 })) {
-    assert.is(p.prompt, `${p.meta.a}+${p.meta.b}=`, 'pad: false writes operands as they are');
+    const m = p.meta as { a: string; b: string };
+    assert.is(p.prompt, `${m.a}+${m.b}=`, "pad: false writes operands as they are");
   }
   const lens = new Set<number>();
   for (const p of generate({ task: 'multiplication', digits: 5, minDigits: 2, reverse: true }, { seed: 9, count: 500 })) {
