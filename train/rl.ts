@@ -81,7 +81,7 @@ export interface RlHooks {
   shouldStop?(): boolean;
 }
 
-interface Rollout {
+export interface Rollout {
   problems: Problem[];
   tokens: Uint32Array; // [B, L]
   logprob: Float32Array;
@@ -161,19 +161,24 @@ export class RlTrainer {
     return { problems: problems.flatMap((p) => Array.from({ length: G }, () => p)), tokens: gen.tokens, logprob: gen.logprob, entropy: gen.entropy, promptLength: gen.promptLength, end, rewards, correct, L };
   }
 
-  /** One RL step; returns its metrics. */
+  /** One RL step: a rollout batch, then the update on it; returns its metrics. */
   async trainStep(): Promise<RlStepMetrics> {
-    const { rt } = this;
-    const o = this.o, model = this.model;
-    const G = o.numGenerations, P = o.numPrompts, B = P * G;
     const step = ++this.step;
-    rt.resetStats();
-    rt.setProfiling(true);
+    this.rt.resetStats();
+    this.rt.setProfiling(true);
+    const { rollout, zeroSignal } = await this.collect(step);
+    return this.update(rollout, zeroSignal, step, this.o);
+  }
 
-    // ---- rollout (with DAPO dynamic sampling: refill groups that carry no signal)
+  /** The rollout phase: P prompts × G samples, scored; with DAPO dynamic sampling, groups that
+   * carry no signal are replaced by fresh prompts' groups (up to 3 rounds). */
+  async collect(step: number): Promise<{ rollout: Rollout; zeroSignal: number }> {
+    const { rt } = this;
+    const o = this.o;
+    const G = o.numGenerations, P = o.numPrompts;
     rt.phase = 'rollout';
-    let problems = Array.from({ length: P }, this.next);
-    let ro = await this.rollout(problems, o.seed * 1_000_003 + step * 7919);
+    const problems = Array.from({ length: P }, this.next);
+    const ro = await this.rollout(problems, o.seed * 1_000_003 + step * 7919);
     let zeroSignal = 0;
     const groupHasSignal = (r: Rollout, i: number) => new Set(r.rewards.slice(i * G, (i + 1) * G)).size > 1;
     for (let i = 0; i < P; i++) if (!groupHasSignal(ro, i)) zeroSignal++;
@@ -186,11 +191,22 @@ export class RlTrainer {
         const live = [...Array(P).keys()].filter((i) => groupHasSignal(extra, i));
         for (const [j, i] of dead.entries()) {
           if (j >= live.length) break;
-          problems[i] = fresh[live[j]];
           replaceGroup(ro, extra, i, live[j], G);
         }
       }
     }
+    return { rollout: ro, zeroSignal };
+  }
+
+  /**
+   * The update phases on one rollout batch: training forward, entropy, top-ρ selection, PG loss,
+   * backward (mode from `o`), AdamW. `o` may differ from the trainer's options in ρ, selection and
+   * backward mode (the RL benchmark replays one batch under each). Profiling must be on.
+   */
+  async update(ro: Rollout, zeroSignal: number, step: number, o: RlOptions): Promise<RlStepMetrics> {
+    const { rt } = this;
+    const model = this.model;
+    const G = o.numGenerations, P = o.numPrompts, B = P * G;
 
     // ---- advantages per group
     const adv: number[] = [];
