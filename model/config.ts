@@ -1,6 +1,7 @@
 // GPT-2 shape, the layout of every parameter in one flat buffer, and GPT-2 initialisation.
 // Params, grads and both Adam moments share this layout, so one kernel launch can sweep them all
 // and each named tensor is a view at its offset.
+import { mulberry32 } from '../verify/common.js';
 
 export interface GPTConfig {
   nLayer: number;
@@ -152,16 +153,5 @@ export function gaussian(seed: number): () => number {
     const r = Math.sqrt(-2 * Math.log(u1));
     spare = r * Math.sin(2 * Math.PI * u2);
     return r * Math.cos(2 * Math.PI * u2);
-  };
-}
-
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }

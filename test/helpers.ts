@@ -1,17 +1,9 @@
 // Shared test utilities: seeded random data and tolerance checks that report the worst element.
 import * as assert from 'uvu/assert';
+import { mulberry32 } from '../verify/common.js';
 
-/** mulberry32: small, seeded, reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, reproducible uniform [0, 1) stream (the project's one PRNG). */
+export const rng = mulberry32;
 
 /** Uniform values in [-scale, scale), as float32 (what the GPU sees). */
 export function randArray(n: number, seed: number, scale = 1): Float32Array {
