@@ -20,7 +20,7 @@ for (const backward of ['dense', 'exact', 'forkOnly'] as const) {
     const model = new GPT(rt, cfg, initParams(cfg, paramLayout(cfg, rt.viewAlign), 2));
     const o: RlOptions = {
       ...DEFAULT_RL, task: { task: 'addition', digits: 1 }, maxSteps: 20, numPrompts: 4, numGenerations: 16,
-      learningRate: 2e-2, topEntropyQuantile: backward === 'dense' ? 1 : 0.5, backward, evalEvery: 0, evalProblems: 4,
+      learningRate: 2e-2, warmupSteps: 0, topEntropyQuantile: backward === 'dense' ? 1 : 0.5, backward, evalEvery: 0, evalProblems: 4,
     };
     const trainer = new RlTrainer(model, o, (_p, ids) => ({ reward: ids[0] === SEVEN ? 1 : 0, correct: ids[0] === SEVEN }));
     try {

@@ -75,6 +75,7 @@ export function buildCli(): Command {
     .option('--num_prompts <n>', 'prompts per RL step', int('--num_prompts', 1), r.numPrompts)
     .option('--num_generations <n>', 'samples per prompt (the GRPO group)', int('--num_generations', 2), r.numGenerations)
     .option('--learning_rate <x>', 'RL learning rate', positive('--learning_rate'), r.learningRate)
+    .option('--rl_warmup_steps <n>', 'RL learning-rate warm-up steps', int('--rl_warmup_steps', 0), r.warmupSteps)
     .option('--temperature <x>', 'rollout temperature (logits are divided by it in the loss too)', positive('--temperature'), r.temperature)
     .option('--fork_temperature <x>', 'dual temperature: sample positions with entropy ≥ --fork_threshold at this temperature (0 = off)', nonNegative('--fork_temperature'), r.forkTemperature)
     .option('--fork_threshold <x>', 'forking-token entropy threshold in nats', nonNegative('--fork_threshold'), r.forkThreshold)
@@ -118,7 +119,7 @@ export function parseRunOptions(argv: string[]): RunOptions {
   if (model.contextLength < need) throw new Error(`--context_length ${model.contextLength} is shorter than the ${need} positions ${task.task} needs; pass --context_length ${need} or more`);
   const rl: RlOptions = {
     ...DEFAULT_RL, task, seed: o.seed,
-    maxSteps: o.max_steps, numPrompts: o.num_prompts, numGenerations: o.num_generations, learningRate: o.learning_rate,
+    maxSteps: o.max_steps, numPrompts: o.num_prompts, numGenerations: o.num_generations, learningRate: o.learning_rate, warmupSteps: o.rl_warmup_steps,
     temperature: o.temperature, forkTemperature: o.fork_temperature, forkThreshold: o.fork_threshold,
     epsilon: o.epsilon, epsilonHigh: o.epsilon_high, topEntropyQuantile: o.top_entropy_quantile, selection: o.selection,
     backward: o.sparse_backward, lossNormalization: o.loss_normalization, advantage: o.advantage,

@@ -27,6 +27,7 @@ export const DEFAULT_RL: RlOptions = {
   // gradient's size, so RL's noisy gradients at 1e-3 wrecked the model within 10 steps and 5e-4
   // halved its accuracy; 3e-5 was the first rate that did not lose accuracy.
   learningRate: 3e-5,
+  warmupSteps: 20,
   temperature: 1,
   forkTemperature: 0,
   forkThreshold: 0.672,

@@ -14,6 +14,7 @@ import type { BackwardMode, GPT } from '../model/gpt.js';
 import { EOS, PAD, TOKENS, encodeExample, generate, maxLengths, sampler, verifyTokens, type Problem, type TaskConfig } from '../verify/index.js';
 import { greedyAccuracy } from './evaluate.js';
 import { groupAdvantages } from './metrics.js';
+import { learningRate } from './schedule.js';
 
 /** The forking threshold of Wang et al. (nats): tokens at or above it are "forking". */
 export const FORK_THRESHOLD = 0.672;
@@ -26,6 +27,10 @@ export interface RlOptions {
   /** samples per prompt (G, TRL's num_generations) */
   numGenerations: number;
   learningRate: number;
+  /** Linear warm-up of the learning rate. A fresh Adam's first steps move every weight by ~lr
+   * whatever the gradient's size: at lr 2e-4 on the addition base, pass@1 fell from 26% to 12% in
+   * 20 steps without warm-up and to 19.5% with 20 warm-up steps (measured). */
+  warmupSteps: number;
   temperature: number;
   /** dual temperature for rollouts (0 = off): positions with entropy ≥ forkThreshold sample at it */
   forkTemperature: number;
@@ -261,7 +266,7 @@ export class RlTrainer {
     }
 
     rt.phase = 'optimizer';
-    model.step(o.learningRate, step);
+    model.step(learningRate(step, o.maxSteps, o.learningRate, o.warmupSteps, 1), step);
     rt.phase = 'default';
     await rt.sync();
     rt.setProfiling(false);
