@@ -54,7 +54,10 @@ const metricsPath = join(runDir, 'metrics.jsonl');
 const log = (rec: Record<string, unknown>) => appendFileSync(metricsPath, JSON.stringify(rec) + '\n');
 
 const cfg = opts.model;
-const key = createHash('sha256').update(JSON.stringify({ model: cfg, sft: opts.sft, v: 1 })).digest('hex').slice(0, 12);
+// The key covers the settings and a sample of the training data itself, so a change in how tasks
+// are written (e.g. padded operands) never reuses a warm start trained on the old format.
+const dataSample = generate(opts.task, { seed: opts.seed, count: 4 }).map((p) => p.prompt + p.answer);
+const key = createHash('sha256').update(JSON.stringify({ model: cfg, sft: opts.sft, dataSample })).digest('hex').slice(0, 12);
 const cached = join(opts.cacheDir, key);
 let model: GPT;
 
