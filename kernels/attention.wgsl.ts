@@ -47,6 +47,8 @@ const SUBGROUPS = 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);';
 // H is a uniform, not baked, so one pipeline per head_dim serves every head count.
 // C3 = one qkv row, CV = one y row (= the offset from q to k to v), in elements of V.
 const DIMS = 'let H = p.H;\n  let CV = H * HV;\n  let C3 = 3u * CV;';
+/** Which (sequence b, head h) a workgroup of the full-sequence kernels serves: grid y is b·H + h. */
+const GRID = 'let T = p.T;\n  let bh = wg.y;\n  let h = bh % H;\n  let b = bh / H;\n  let seq = b * T;';
 
 const each = (n: number, f: (d: number) => string, sep = '\n  ') => Array.from({ length: n }, (_, d) => f(d)).join(sep);
 
@@ -135,10 +137,7 @@ ${save ? '@group(0) @binding(3) var<storage, read_write> saved: array<f32>;' : '
 @compute @workgroup_size(${R})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(${sub ? 'subgroup_invocation_id' : 'local_invocation_index'}) lane: u32) {
   ${DIMS}
-  let T = p.T;
-  let bh = wg.y;
-  let h = bh % H;
-  let seq = (bh / H) * T;
+  ${GRID}
   let t0 = wg.x * R;
   let t = t0 + lane;
   let tEnd = min(T, t0 + R);
@@ -249,11 +248,7 @@ ${sparse ? ROW_INDEX(7) : ''}
 @compute @workgroup_size(${R})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(${sub ? 'subgroup_invocation_id' : 'local_invocation_index'}) lane: u32) {
   ${DIMS}
-  let T = p.T;
-  let bh = wg.y;
-  let h = bh % H;
-  let b = bh / H;
-  let seq = b * T;
+  ${GRID}
   let j0 = wg.x * R;
   let j = j0 + lane;
   let jq = min(j, T - 1u);
@@ -317,11 +312,7 @@ ${sparse ? ROW_INDEX(4) : ''}
 @compute @workgroup_size(${R})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(${sub ? 'subgroup_invocation_id' : 'local_invocation_index'}) lane: u32) {
   ${DIMS}
-  let T = p.T;
-  let bh = wg.y;
-  let h = bh % H;
-  let b = bh / H;
-  let seq = b * T;
+  ${GRID}
   let c0 = wg.x * R;
   ${head}
   ${each(L.HV, (d) => `var dq${d} = ${L.V}();`)}
