@@ -1,16 +1,15 @@
 // `npx tsx train/run.ts`: the main job. Validates every flag first (nothing is written on a bad
 // one), then SFT warm start (reused from the cache when one matches) → ... → a run folder.
-import { createHash } from 'node:crypto';
 import { existsSync, appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { describeAdapter, getGpu } from '../kernels/device.js';
 import { Runtime } from '../kernels/runtime.js';
-import { initParams, paramCount, paramLayout } from '../model/config.js';
+import { paramCount } from '../model/config.js';
 import { GPT } from '../model/gpt.js';
 import { parseRunOptions, type RunOptions } from './cli.js';
 import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from './files.js';
-import { trainSft } from './sft.js';
+import { warmStart } from './warmstart.js';
 import { RlTrainer, PHASES } from './rl.js';
 import { greedyAccuracy, passAtKCurve } from './evaluate.js';
 import { predictBackwardFlops } from '../model/flops.js';
@@ -54,49 +53,47 @@ const metricsPath = join(runDir, 'metrics.jsonl');
 const log = (rec: Record<string, unknown>) => appendFileSync(metricsPath, JSON.stringify(rec) + '\n');
 
 const cfg = opts.model;
-// The key covers the settings and a sample of the training data itself, so a change in how tasks
-// are written (e.g. padded operands) never reuses a warm start trained on the old format.
-const dataSample = generate(opts.task, { seed: opts.seed, count: 4 }).map((p) => p.prompt + p.answer);
-const key = createHash('sha256').update(JSON.stringify({ model: cfg, sft: opts.sft, dataSample })).digest('hex').slice(0, 12);
-const cached = join(opts.cacheDir, key);
 let model: GPT;
 
 if (opts.checkpoint) {
   const ck = loadCheckpoint(opts.checkpoint, rt.viewAlign);
   model = new GPT(rt, ck.config, ck.params);
   console.log(`loaded ${opts.checkpoint}`);
-} else if (!opts.noCache && existsSync(join(cached, 'config.json'))) {
-  const ck = loadCheckpoint(cached, rt.viewAlign);
-  model = new GPT(rt, ck.config, ck.params);
-  console.log(`SFT warm start reused from ${cached} (held-out accuracy ${((ck.info.heldoutAccuracy as number) * 100).toFixed(1)}%)`);
 } else {
-  model = new GPT(rt, cfg, initParams(cfg, paramLayout(cfg, rt.viewAlign), opts.seed));
-  console.log(`SFT: ${opts.task.task}, ${paramCount(cfg)} parameters, ${opts.sft.steps} steps of ${opts.sft.batchSize} sequences`);
   const bar = new cliProgress.SingleBar({
     format: 'SFT [{bar}] {value}/{total} | loss {loss} | held-out {acc} | {eta_formatted} left',
     etaBuffer: 50,
   }, cliProgress.Presets.shades_classic);
-  bar.start(opts.sft.steps, 0, { loss: '-', acc: '-' });
-  const t0 = performance.now();
-  const r = await trainSft(model, opts.sft, {
-    shouldStop: () => stopRequested,
-    onStep: (m) => {
-      log({ stage: 'sft', ...m });
-      bar.update(m.step, { loss: m.loss.toFixed(4) });
+  const ws = await warmStart(rt, cfg, opts.sft, {
+    cacheRoot: opts.cacheDir,
+    noCache: opts.noCache,
+    saveTo: join(runDir, 'sft'),
+    adapter: gpu.adapter.description,
+    onTrainStart: () => {
+      console.log(`SFT: ${opts.task.task}, ${paramCount(cfg)} parameters, ${opts.sft.steps} steps of ${opts.sft.batchSize} sequences`);
+      bar.start(opts.sft.steps, 0, { loss: '-', acc: '-' });
     },
-    onEval: (m) => {
-      log({ stage: 'sft', ...m });
-      bar.update({ acc: `${(m.heldoutAccuracy * 100).toFixed(1)}%` });
-      if (!process.stdout.isTTY) console.log(`SFT step ${m.step}: held-out greedy accuracy ${(m.heldoutAccuracy * 100).toFixed(1)}% on ${m.problems}`);
+    hooks: {
+      shouldStop: () => stopRequested,
+      onStep: (m) => {
+        log({ stage: 'sft', ...m });
+        bar.update(m.step, { loss: m.loss.toFixed(4) });
+      },
+      onEval: (m) => {
+        log({ stage: 'sft', ...m });
+        bar.update({ acc: `${(m.heldoutAccuracy * 100).toFixed(1)}%` });
+        if (!process.stdout.isTTY) console.log(`SFT step ${m.step}: held-out greedy accuracy ${(m.heldoutAccuracy * 100).toFixed(1)}% on ${m.problems}`);
+      },
     },
   });
-  bar.stop();
-  const secs = (performance.now() - t0) / 1000;
-  const params = await model.readParams();
-  const info = { task: opts.task, stage: 'sft', steps: r.steps, heldoutAccuracy: r.finalAccuracy, seconds: secs, adapter: gpu.adapter.description };
-  saveCheckpoint(join(runDir, 'sft'), cfg, model.layout, params, info);
-  if (!stopRequested) saveCheckpoint(cached, cfg, model.layout, params, info);
-  console.log(`SFT done: ${r.steps} steps in ${secs.toFixed(0)} s, loss ${r.lastLoss.toFixed(4)}, held-out greedy exact match ${(r.finalAccuracy * 100).toFixed(1)}%`);
+  model = ws.model;
+  if (ws.trained) {
+    bar.stop();
+    const t = ws.trained;
+    console.log(`SFT done: ${t.steps} steps in ${t.seconds.toFixed(0)} s, loss ${t.lastLoss.toFixed(4)}, held-out greedy exact match ${pct(ws.heldoutAccuracy)}`);
+  } else {
+    console.log(`SFT warm start reused from ${ws.cacheDir} (held-out accuracy ${pct(ws.heldoutAccuracy)})`);
+  }
 }
 
 const summary: Record<string, unknown> = { runDir, task: opts.task };
