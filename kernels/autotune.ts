@@ -54,7 +54,8 @@ async function diskPath(): Promise<string | null> {
   if (env) return env;
   const urlMod = 'node:url'; // hidden from bundlers
   const { fileURLToPath } = await import(/* @vite-ignore */ urlMod);
-  return fileURLToPath(new URL('../.cache/autotune.json', import.meta.url));
+  const rel = '../.cache/autotune.json'; // not a literal in new URL(): Vite would ship the file as an asset
+  return fileURLToPath(new URL(rel, import.meta.url));
 }
 
 async function readCache(path: string): Promise<CacheFile> {

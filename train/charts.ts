@@ -285,6 +285,24 @@ export function passAtKChart(run: RunData): Chart {
   };
 }
 
+// ---- drawing (shared by report.html and the browser page) ----
+
+/**
+ * Draws a chart into `el` at the element's width (uPlot's constructor is passed in: this file may
+ * not import it at runtime, see above). Returns the plot, or null for a chart that is only a note.
+ */
+export function drawChart(UPlot: typeof uPlot, c: Chart, el: HTMLElement, height?: number): uPlot | null {
+  if (!c.opts || !c.data) return null;
+  return new UPlot({ ...c.opts, width: el.clientWidth || c.opts.width, height: height ?? c.opts.height }, c.data, el);
+}
+
+/** Keeps plots as wide as their elements when the window resizes. */
+export function fitOnResize(plots: () => Iterable<[uPlot, HTMLElement]>): void {
+  globalThis.addEventListener?.('resize', () => {
+    for (const [u, el] of plots()) u.setSize({ width: el.clientWidth, height: u.height });
+  });
+}
+
 /** Every chart in report order, in the five sections below. */
 export const SECTIONS: { title: string; charts: ((run: RunData) => Chart)[] }[] = [
   { title: 'Reward and held-out accuracy', charts: [rlRewardChart, sftAccuracyChart] },

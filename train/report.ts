@@ -64,7 +64,7 @@ const scriptSafe = (js: string) => js.replace(/<\/(script)/gi, '<\\/$1');
 const jsonSafe = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
 
 /** uPlot's minified build and CSS, with the banner's URL replaced by a URL-free attribution. */
-function uplotAssets(): { js: string; css: string } {
+export function uplotAssets(): { js: string; css: string } {
   const dir = join(require.resolve('uplot/package.json'), '..');
   const version = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version;
   const copyright = readFileSync(join(dir, 'LICENSE'), 'utf8').match(/Copyright[^\n]*/)?.[0] ?? '';
@@ -91,13 +91,11 @@ const BOOT = `(function () {
   var made = [];
   ForkCharts.SECTIONS.forEach(function (s) { s.charts.forEach(function (spec) {
     var c = spec(run);
-    if (!c.opts) return;
     var el = document.getElementById('chart-' + c.id);
-    made.push([new uPlot(Object.assign({}, c.opts, { width: el.clientWidth }), c.data, el), el]);
+    var u = el && ForkCharts.drawChart(uPlot, c, el);
+    if (u) made.push([u, el]);
   }); });
-  window.addEventListener('resize', function () {
-    made.forEach(function (m) { m[0].setSize({ width: m[1].clientWidth, height: m[0].height }); });
-  });
+  ForkCharts.fitOnResize(function () { return made; });
 })();`;
 
 const CSS = `

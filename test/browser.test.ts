@@ -1,0 +1,176 @@
+// The page in a real browser: build web/ with Vite, serve it on 127.0.0.1, open it in Debian's
+// headless Chromium (SwiftShader WebGPU) and train as a person would: fill the form with a tiny
+// run, press Start, and check that the adapter was acquired, SFT and RL steps ran, the reward chart
+// and the token view updated, and the downloaded checkpoint is one Node reads. Then a checkpoint
+// written in Node is loaded through the file picker and trained on, and a browser without WebGPU
+// gets the message saying what is missing. Any page error fails the test. The screenshot of the
+// dashboard lands in test-results/browser.png.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { decodeCheckpoint, encodeCheckpoint } from '../model/checkpoint.js';
+import { initParams, paramLayout } from '../model/config.js';
+import { DEFAULT_SFT_MODEL } from '../train/defaults.js';
+import { buildAndServe, launchChromium, type Served } from './chromium.js';
+
+const t = suite('browser page (headless Chromium)');
+const RESULTS = fileURLToPath(new URL('../test-results/', import.meta.url));
+
+// A run small enough for SwiftShader on a loaded 2-core machine.
+const TINY: Record<string, string> = {
+  sft_steps: '4', sft_batch: '16', sft_eval_every: '2', eval_problems: '16',
+  rl_steps: '3', prompts: '4', samples: '4', rl_eval_every: '2',
+};
+
+let served: Served | null = null;
+let browser: Awaited<ReturnType<typeof launchChromium>> | null = null;
+const tmp = mkdtempSync(join(tmpdir(), 'forkgrad-browser-test-'));
+
+t.before(async () => {
+  served = await buildAndServe();
+  browser = await launchChromium();
+});
+t.after(async () => {
+  await browser?.close();
+  await served?.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+/** A page that records every page error and console error. */
+async function open(path = ''): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser!.context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(`console error: ${m.text()}`); });
+  await page.goto(served!.url + path);
+  return { page, errors };
+}
+
+const state = (page: Page) => page.evaluate(() => document.body.dataset.state);
+const points = (page: Page, id: string) => page.evaluate((id) => Number(document.getElementById(`chart-${id}`)?.dataset.points ?? 0), id);
+
+/** Waits for the body's state to be one of `want`; a failed run or an error banner ends the wait with its message. */
+async function waitState(page: Page, want: string[], timeout: number): Promise<void> {
+  await page.waitForFunction((want) => {
+    const s = document.body.dataset.state ?? '';
+    return want.includes(s) || s === 'failed' || s === 'no-webgpu' || !document.getElementById('error')!.hidden;
+  }, want, { timeout, polling: 200 });
+  const s = await state(page);
+  if (!want.includes(s!)) {
+    const banner = await page.evaluate(() => `${document.getElementById('error-text')?.textContent} ${document.getElementById('nogpu')?.textContent}`);
+    assert.unreachable(`page state "${s}" while waiting for ${want.join('/')}: ${banner}`);
+  }
+}
+
+t('SFT then RL in the page: adapter, steps, reward chart, token view, checkpoint download', async () => {
+  const { page, errors } = await open();
+  await waitState(page, ['idle'], 60_000);
+  const adapter = await page.textContent('#adapter');
+  assert.match(adapter!, /^Adapter: .*\(browser/, 'a WebGPU adapter was acquired in the browser');
+
+  for (const [id, v] of Object.entries(TINY)) await page.fill(`#${id}`, v);
+  await page.click('#start');
+  await waitState(page, ['sft', 'rl', 'done'], 60_000);
+
+  // The reward series must grow while RL runs: read it after the first step, then at the end.
+  await page.waitForFunction(() => Number(document.getElementById('chart-rl-reward')?.dataset.points ?? 0) > 0 || document.body.dataset.state === 'failed', null, { timeout: 150_000, polling: 200 });
+  const early = await points(page, 'rl-reward');
+  await waitState(page, ['done'], 150_000);
+  const late = await points(page, 'rl-reward');
+  assert.ok(early > 0 && late > early, `reward chart points grew during RL (${early} → ${late})`);
+
+  const dash = await page.evaluate(() => ({
+    sftLoss: Number(document.getElementById('chart-sft-loss')?.dataset.points),
+    mounted: Array.from(document.querySelectorAll('.chart')).filter((c) => c.querySelector('.uplot')).map((c) => c.id),
+    steps: Array.from(document.querySelectorAll('.stat')).map((s) => s.textContent),
+    rollouts: document.querySelectorAll('#rollouts .rollout').length,
+    verdicts: Array.from(document.querySelectorAll('#rollouts .verdict')).map((v) => v.textContent),
+    tokens: Array.from(document.querySelectorAll('#rollouts .tok')).map((e) => (e as HTMLElement).style.background),
+    texts: Array.from(document.querySelectorAll('#rollouts .tok')).map((e) => e.textContent ?? ''),
+    forks: document.querySelectorAll('#rollouts .tok.fork').length,
+  }));
+  assert.is(dash.sftLoss, 4, 'one SFT loss point per step');
+  assert.ok(dash.steps.includes('4 / 4SFT step') && dash.steps.includes('3 / 3RL step'), `step counters: ${dash.steps.join(' | ')}`);
+  for (const id of ['rl-reward', 'rl-loss', 'entropy-histogram', 'flops', 'gpu-time', 'sft-loss', 'sft-accuracy']) {
+    assert.ok(dash.mounted.includes(`chart-${id}`), `${id} chart drawn by uPlot`);
+  }
+  assert.ok(dash.rollouts >= 8, `token view shows rollouts (${dash.rollouts})`);
+  assert.ok(dash.verdicts.every((v) => v === '✓' || v === '✗'), 'a verdict per sample');
+  assert.ok(dash.tokens.length > 0 && dash.tokens.every((b) => b.startsWith('rgb')), 'every token shaded by its entropy');
+  assert.ok(dash.texts.every((x) => [...x].length === 1 || ['<pad>', '<bos>', '<eos>'].includes(x)), `one span per token: ${dash.texts.join(' ')}`);
+  assert.ok(dash.forks > 0, 'forking (trained-on) tokens marked');
+
+  mkdirSync(RESULTS, { recursive: true });
+  await page.screenshot({ path: join(RESULTS, 'browser.png'), fullPage: true });
+
+  // The checkpoint the page downloads is one Node's loader reads.
+  await page.click('#download');
+  const saved: Buffer[] = [];
+  for (const name of ['model.safetensors', 'config.json']) {
+    const dl = page.waitForEvent('download');
+    await page.click(`#downloads a[download="${name}"]`);
+    const file = join(tmp, name);
+    await (await dl).saveAs(file);
+    saved.push(readFileSync(file));
+  }
+  const [st, cfg] = saved;
+  const ck = decodeCheckpoint(new Uint8Array(st), cfg.toString('utf8'));
+  assert.equal(ck.config, DEFAULT_SFT_MODEL, 'the default model config');
+  assert.is(ck.info.rlSteps, 3);
+  assert.ok(ck.params.every(Number.isFinite), 'finite parameters');
+  assert.equal(errors, [], 'no page errors');
+  await page.close();
+});
+
+/** The checkpoint status line once it differs from `before` (files are read asynchronously). */
+async function ckptStatus(page: Page, before: string): Promise<string> {
+  await page.waitForFunction((b) => (document.getElementById('ckpt_status')?.textContent ?? '') !== b, before, { timeout: 10_000 });
+  return (await page.textContent('#ckpt_status')) ?? '';
+}
+
+t('a checkpoint made in Node loads through the file picker and trains', async () => {
+  const cfg = DEFAULT_SFT_MODEL;
+  const params = initParams(cfg, paramLayout(cfg, 64), 7);
+  const { safetensors, config } = encodeCheckpoint(cfg, paramLayout(cfg, 64), params, { task: { task: 'addition', digits: 2 }, stage: 'sft', heldoutAccuracy: 0.25 });
+  const dir = join(tmp, 'node-checkpoint');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'model.safetensors'), safetensors);
+  writeFileSync(join(dir, 'config.json'), config);
+
+  const { page, errors } = await open();
+  await waitState(page, ['idle'], 60_000);
+  await page.setInputFiles('#ckpt_files', [join(dir, 'config.json')]);
+  let status = await ckptStatus(page, '');
+  assert.match(status, /^Not loaded: missing model\.safetensors/, 'one file alone is refused by name');
+  await page.setInputFiles('#ckpt_files', [join(dir, 'model.safetensors'), join(dir, 'config.json')]);
+  status = await ckptStatus(page, status);
+  assert.match(status, /^Loaded .*2 layers.*trained on addition, held-out accuracy 25\.0%/, status);
+  assert.is(await page.inputValue('#task'), 'addition', 'the task follows the checkpoint');
+  assert.is(await page.inputValue('#digits'), '2');
+  assert.ok(await page.isChecked('#warm_checkpoint'));
+  for (const [id, v] of Object.entries({ ...TINY, rl_steps: '1' })) await page.fill(`#${id}`, v);
+  await page.click('#start');
+  await waitState(page, ['done'], 120_000);
+  assert.match(await page.textContent('#progress-label') ?? '', /Model: checkpoint/);
+  assert.is(await points(page, 'sft-loss'), 0, 'no SFT ran');
+  assert.ok(await page.locator('#rollouts .rollout').count() > 0, 'rollouts shown');
+  assert.equal(errors, [], 'no page errors');
+  await page.close();
+});
+
+t('without WebGPU the page says what is missing and how to enable it', async () => {
+  const page = await browser!.context.newPage();
+  await page.addInitScript(() => { delete (Navigator.prototype as any).gpu; });
+  await page.goto(served!.url);
+  await page.waitForFunction(() => document.body.dataset.state === 'no-webgpu', null, { timeout: 30_000 });
+  const msg = await page.textContent('#nogpu');
+  assert.match(msg!, /navigator\.gpu is missing.*Chrome or Edge 113.*enable-unsafe-webgpu/);
+  assert.ok(await page.isDisabled('#start'), 'Start stays disabled');
+  await page.close();
+});
+
+t.run();
