@@ -1,0 +1,170 @@
+// The experiment of issue 6: does forking-token backprop cut compute at equal accuracy? Runs seven
+// RL arms (scripts/experiment/arms.ts) × seeds from one SFT base on the default task, and writes
+// <out>/: runs/*.jsonl (raw records, one file per finished job), summary.md, report.html, grid.json.
+//
+//   npm run experiment                      the full grid (prints its planned time first)
+//   npm run experiment -- --quick           the whole pipeline in miniature (≤ 3 min)
+//   npm run experiment -- --plan            measure this machine, print the plan, stop
+//   npm run experiment -- --report          re-render summary.md and report.html from runs/
+//   npm run experiment -- --readme          rewrite README.md's Results section from <out>/
+//
+// A rerun skips finished jobs (resume); a job file made with other settings is an error, not mixed in.
+import { readFileSync, writeFileSync } from 'node:fs';
+import cliProgress from 'cli-progress';
+import { Command, InvalidArgumentError } from 'commander';
+import { describeAdapter, getGpu, type Gpu } from '../kernels/device.js';
+import { formatTable, Runtime } from '../kernels/runtime.js';
+import { ARM_IDS, type ArmId } from './experiment/arms.js';
+import { finishedJobs, runGrid } from './experiment/grid.js';
+import { jobWork } from './experiment/jobs.js';
+import { fullGrid, jobs, quickGrid, type GridOptions } from './experiment/plan.js';
+import { readmeSection, replaceSection, writeReport } from './experiment/report.js';
+import { headline } from './experiment/summary.js';
+
+const integer = (flag: string, min: number) => (v: string) => {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${flag} must be an integer ≥ ${min}, got "${v}"`);
+  return n;
+};
+const number = (flag: string, lo: number, hi: number) => (v: string) => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n <= lo || n > hi) throw new InvalidArgumentError(`${flag} must be a number in (${lo}, ${hi}], got "${v}"`);
+  return n;
+};
+const armList = (v: string) => {
+  const ids = v.replace(/[\s,]/g, '').split('');
+  const bad = ids.find((x) => !(ARM_IDS as readonly string[]).includes(x));
+  if (bad !== undefined || ids.length === 0) throw new InvalidArgumentError(`--arms takes letters from ${ARM_IDS.join('')} (e.g. "bcd"), got "${v}"`);
+  return [...new Set(ids)] as ArmId[];
+};
+
+const cli = new Command('scripts/experiment.ts')
+  .description('The forking-token experiment: seven RL arms × seeds from one SFT base on the default task → <out>/ (report.html, summary.md, runs/*.jsonl).')
+  .option('--quick', 'the whole pipeline in miniature: tiny SFT base, 2 seeds, 3 steps, few samples (≤ 3 min)')
+  .option('--out <dir>', 'output folder (default report/, or report-quick/ with --quick)')
+  .option('--cache_dir <dir>', 'where SFT warm starts are cached (shared with train/run.ts)')
+  .option('--sft_steps <n>', 'SFT steps of the base (default: the default SFT\'s; another count is another cached base)', integer('--sft_steps', 1))
+  .option('--arms <letters>', `arms to run, from ${ARM_IDS.join('')}`, armList)
+  .option('--seeds <n>', 'RL seeds per arm', integer('--seeds', 1))
+  .option('--steps <n>', 'RL steps per run (default: the default RL config\'s)', integer('--steps', 1))
+  .option('--eval_every <n>', 'held-out pass@1 every n RL steps', integer('--eval_every', 1))
+  .option('--rho <x>', 'ρ: the top-entropy share the sparse arms train on', number('--rho', 0, 1))
+  .option('--eval_problems <n>', 'held-out problems for every sampled evaluation', integer('--eval_problems', 1))
+  .option('--curve_samples <n>', 'samples per problem for the pass@1 curve during training', integer('--curve_samples', 1))
+  .option('--final_samples <n>', 'samples per problem for the final pass@k of seeds without the full pass@k', integer('--final_samples', 1))
+  .option('--pass_k_samples <n>', 'samples per problem for the full pass@k (k = 1, 2, 4, … ≤ n)', integer('--pass_k_samples', 1))
+  .option('--pass_k_seeds <n>', 'how many seeds of each arm get the full pass@k (and entropy statistics)', integer('--pass_k_seeds', 0))
+  .option('--greedy_problems <n>', 'held-out problems for the final greedy accuracy', integer('--greedy_problems', 1))
+  .option('--decoding_arm <id>', 'the arm whose first seed gets the dual-temperature decoding study')
+  .option('--decoding_samples <n>', 'samples per problem in the decoding study', integer('--decoding_samples', 1))
+  .option('--batch <n>', 'sequences per decode batch', integer('--batch', 1))
+  .option('--max_minutes <x>', 'refuse to start when the planned time exceeds this', number('--max_minutes', 0, Infinity))
+  .option('--plan', 'measure this machine, print the plan and stop')
+  .option('--report', 're-render summary.md and report.html from <out>/runs/ and stop (no GPU)')
+  .option('--readme [file]', 'rewrite the Results section of README.md (or [file]) from <out>/ and stop (no GPU)')
+  .exitOverride()
+  .configureOutput({ writeErr: () => {} });
+
+/** Flags over the preset; validated together before anything runs or is written. */
+function gridOptions(o: Record<string, any>): GridOptions {
+  const g = o.quick ? quickGrid() : fullGrid();
+  const set = <K extends keyof GridOptions>(k: K, v: GridOptions[K] | undefined) => { if (v !== undefined) g[k] = v; };
+  // A short SFT should not spend itself warming up: warm-up at most a sixth of the steps.
+  if (o.sft_steps !== undefined) g.sft = { ...g.sft, steps: o.sft_steps, warmupSteps: Math.min(g.sft.warmupSteps, Math.ceil(o.sft_steps / 6)) };
+  set('out', o.out); set('cacheRoot', o.cache_dir); set('arms', o.arms); set('seeds', o.seeds); set('rho', o.rho);
+  if (o.steps !== undefined) { g.steps = o.steps; if (o.eval_every === undefined) g.evalEvery = Math.max(1, Math.round(o.steps / 10)); }
+  set('evalEvery', o.eval_every); set('problems', o.eval_problems); set('curveSamples', o.curve_samples); set('finalSamples', o.final_samples);
+  set('passKSamples', o.pass_k_samples); set('passKSeeds', o.pass_k_seeds); set('greedyProblems', o.greedy_problems);
+  set('decodingSamples', o.decoding_samples); set('batch', o.batch); set('maxMinutes', o.max_minutes);
+  if (o.decoding_arm !== undefined) {
+    if (!(ARM_IDS as readonly string[]).includes(o.decoding_arm)) throw new Error(`--decoding_arm must be one of ${ARM_IDS.join(', ')}, got "${o.decoding_arm}"`);
+    g.decodingArm = o.decoding_arm;
+  }
+  if (g.decodingArm && !g.arms.includes(g.decodingArm)) {
+    if (o.decoding_arm !== undefined) throw new Error(`--decoding_arm ${g.decodingArm} is not among --arms ${g.arms.join('')}; add it or pick another`);
+    g.decodingArm = null; // a subset of arms without (c): no decoding study unless asked for
+  }
+  if (g.passKSeeds > g.seeds) throw new Error(`--pass_k_seeds ${g.passKSeeds} exceeds --seeds ${g.seeds}; lower it or add seeds`);
+  if (g.evalEvery > g.steps) throw new Error(`--eval_every ${g.evalEvery} exceeds --steps ${g.steps}; the curve would have no point during training`);
+  return g;
+}
+
+const fmtMin = (s: number) => (s < 90 ? `${s.toFixed(0)} s` : `${(s / 60).toFixed(1)} min`);
+
+let gpu: Gpu | null = null;
+let stop = false;
+try {
+  cli.parse();
+  const o = cli.opts();
+  const g = gridOptions(o);
+  const command = ['npx tsx scripts/experiment.ts', ...process.argv.slice(2)].join(' ');
+  if (o.report) {
+    const s = writeReport(g.out);
+    console.log(`wrote ${g.out}/summary.md and ${g.out}/report.html from ${s.finished} finished jobs`);
+  } else if (o.readme) {
+    const file = typeof o.readme === 'string' ? o.readme : 'README.md';
+    const text = replaceSection(readFileSync(file, 'utf8'), readmeSection(g.out, `npm run experiment -- --readme${g.out === 'report' ? '' : ` --out ${g.out}`}`));
+    writeFileSync(file, text);
+    console.log(`rewrote the Results section of ${file} from ${g.out}/`);
+  } else {
+    finishedJobs(g); // a foreign job file is an error before the GPU starts
+    process.on('SIGINT', () => {
+      if (stop) process.exit(130);
+      stop = true;
+      console.error('\nstopping after the current job (Ctrl-C again to abort now; an unfinished job reruns next time)…');
+    });
+    gpu = await getGpu();
+    const rt = new Runtime(gpu);
+    const adapter = describeAdapter(gpu.adapter);
+    console.log(`adapter: ${adapter}`);
+    const sftBar = new cliProgress.SingleBar({ format: 'SFT base [{bar}] {value}/{total} | loss {loss} | {eta_formatted} left', etaBuffer: 50 }, cliProgress.Presets.shades_classic);
+    const bar = new cliProgress.SingleBar({ format: 'grid [{bar}] {percentage}% | {status} | {duration_formatted} elapsed, ~{eta_formatted} left', etaBuffer: 200, fps: 2 }, cliProgress.Presets.shades_classic);
+    const total = { planned: 0, done: 0 };
+    const r = await runGrid(rt, g, { command, adapter, options: g as unknown as Record<string, unknown>, invocations: [{ argv: process.argv.slice(2), at: new Date().toISOString() }] }, {
+      log: (l) => console.log(l),
+      sft: {
+        onTrainStart: () => { console.log(`SFT base: not cached; training ${g.sft.steps} steps first`); sftBar.start(g.sft.steps, 0, { loss: '-' }); },
+        onStep: (m) => { sftBar.update(m.step, { loss: m.loss.toFixed(4) }); if (m.step === g.sft.steps) sftBar.stop(); },
+        shouldStop: () => stop,
+      },
+      onPlan: (plan, c, done) => {
+        const rows = plan.map(({ job, seconds }) => {
+          const w = jobWork(g, job);
+          return [job.name, String(w.steps), String(w.samples), fmtMin(seconds)];
+        });
+        total.planned = plan.reduce((a, p) => a + p.seconds, 0);
+        console.log(`measured: ${Object.entries(c.stepSeconds).map(([a, s]) => `(${a}) ${s!.toFixed(2)} s/step`).join(', ')}; decoding ${c.samplesPerSecond.toFixed(0)} sequences/s`);
+        console.log(formatTable(['job', 'RL steps', 'samples decoded', 'planned'], rows));
+        console.log(`plan: ${plan.length} of ${jobs(g).length} jobs to run (${done.length} already finished in ${g.out}/runs), about ${fmtMin(total.planned)} on this machine now`);
+        const bars = [g.seeds < 3 && 'fewer than 3 seeds', g.passKSamples < 256 && 'pass@k from fewer than 256 samples', g.problems < 200 && 'fewer than 200 held-out problems'].filter(Boolean);
+        if (bars.length) console.log(`note: below the issue's bars (${bars.join(', ')})`);
+        if (!g.decodingArm) console.log('note: no decoding study (its arm is not in --arms; pass --decoding_arm)');
+        if (o.plan) return false;
+        if (total.planned > 60 * g.maxMinutes) throw new Error(`the plan takes about ${fmtMin(total.planned)}, over --max_minutes ${g.maxMinutes}; lower --steps, --seeds or --pass_k_seeds, or raise --max_minutes`);
+        if (plan.length) bar.start(Math.max(1, Math.round(total.planned)), 0, { status: 'starting' });
+        return true;
+      },
+      onProgress: (seconds, status) => {
+        total.done += seconds;
+        bar.update(Math.min(Math.round(total.done), bar.getTotal()), { status });
+      },
+      shouldStop: () => stop,
+    });
+    bar.stop();
+    if (r.summary) {
+      console.log(`ran ${r.ran.length} jobs in ${fmtMin(r.seconds)} (planned ${fmtMin(total.planned)}; SFT base and calibration ${fmtMin(r.setupSeconds)}); ${r.summary.finished} of ${jobs(g).length} jobs finished`);
+      for (const h of headline(r.summary)) console.log(`- ${h}`);
+      console.log(`report: ${g.out}/report.html, ${g.out}/summary.md`);
+    }
+    rt.destroy();
+  }
+} catch (e: any) {
+  const code = String(e?.code ?? '');
+  if (code === 'commander.helpDisplayed' || code === 'commander.version') process.exitCode = 0;
+  else {
+    console.error(`${process.stderr.isTTY ? '\n' : ''}error: ${String(e?.message ?? e).replace(/^error: /, '')}`);
+    process.exitCode = 1;
+  }
+} finally {
+  gpu?.destroy(); // or Dawn keeps Node alive
+}
