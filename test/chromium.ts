@@ -15,9 +15,7 @@ const CONFIG = fileURLToPath(new URL('../web/vite.config.ts', import.meta.url));
 export const CHROMIUM_ARGS = [
   '--no-sandbox', '--enable-unsafe-webgpu',
   '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
-  // a tab that is not visible must not be throttled: training yields with timers
-  '--disable-background-timer-throttling', '--disable-renderer-backgrounding',
-];
+]; // playwright-core adds its own (no timer throttling, --disable-dev-shm-usage, …)
 
 export interface Served {
   url: string;
