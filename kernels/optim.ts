@@ -3,7 +3,7 @@
 // A training step records gradNorm then adamw and never reads anything back: clipping and the
 // non-finite skip are decided on the GPU from the norm tensor.
 import type { Runtime, Tensor } from './runtime.js';
-import { adamwWGSL, MAX_PARTIAL_GROUPS, normFinishWGSL, normPartialWGSL, WG } from './optim.wgsl.js';
+import { adamwWGSL, lossGuardWGSL, MAX_PARTIAL_GROUPS, normFinishWGSL, normPartialWGSL, WG } from './optim.wgsl.js';
 
 export interface DecaySegment {
   offset: number;
@@ -96,6 +96,28 @@ export function gradNorm(rt: Runtime, a: { grads: Tensor; partials: Tensor; norm
   });
 }
 
+/** Values whose finiteness guards a step: x[0], x[stride], … (e.g. per-row losses, or column 0 of [k, 4] stats). */
+export interface LossGuard {
+  x: Tensor;
+  stride: number;
+}
+
+/**
+ * Sets norm[0] to +inf when any guarded value is NaN/±inf, so the following adamw skips the step
+ * (params and moments keep their bits, `skipped` counts it) just as for non-finite gradients.
+ */
+export function lossGuard(rt: Runtime, a: LossGuard & { norm: Tensor }): void {
+  if (a.x.dtype !== 'f32') throw new Error(`lossGuard: ${a.x.label} is ${a.x.dtype}, not f32`);
+  if (!(Number.isInteger(a.stride) && a.stride >= 1)) throw new Error(`lossGuard: stride is ${a.stride}; it must be a positive integer`);
+  const n = Math.ceil(a.x.size / a.stride);
+  rt.dispatch(rt.kernel({ name: 'loss_guard', code: lossGuardWGSL }), {
+    params: [n, a.stride],
+    tensors: [a.x, a.norm],
+    groups: [1],
+    label: 'loss_guard',
+  });
+}
+
 export interface AdamWHyper {
   beta1: number;
   beta2: number;
@@ -159,6 +181,13 @@ function grid(lanes: number): [number, number] {
   return [x, x === 0 ? 1 : Math.ceil(wgs / x)];
 }
 
+export interface AdamWState {
+  m: Float32Array;
+  v: Float32Array;
+  /** steps skipped so far for non-finite gradients or loss */
+  skipped: number;
+}
+
 /** Owns the optimizer state for one flat parameter buffer of n elements. */
 export class AdamW {
   readonly m: Tensor;
@@ -182,10 +211,42 @@ export class AdamW {
     this.shift = mask.shift;
   }
 
-  /** Records the norm, then the clipped (or skipped) update. `step` counts from 1. */
-  step(params: Tensor, grads: Tensor, lr: number, step: number): void {
+  /**
+   * Debug hook for tests of the non-finite guard: returns which value to poison with NaN before the
+   * step numbered `step` — the first gradient ('grad') or the first guarded loss value ('loss').
+   */
+  debugInject: ((step: number) => 'grad' | 'loss' | null) | null = null;
+
+  /**
+   * Records the norm, then the clipped update — skipped when the norm, or any value `guard`
+   * names (the loss), is not finite. `step` counts from 1.
+   */
+  step(params: Tensor, grads: Tensor, lr: number, step: number, guard?: LossGuard): void {
+    const poison = this.debugInject?.(step);
+    if (poison === 'grad') this.rt.write(grads.view(0, [1]), [NaN]);
+    if (poison === 'loss' && guard) this.rt.write(guard.x.view(0, [1]), [NaN]);
     gradNorm(this.rt, { grads, partials: this.partials, norm: this.norm });
+    if (guard) lossGuard(this.rt, { ...guard, norm: this.norm });
     adamw(this.rt, { params, grads, m: this.m, v: this.v, decay: this.decay, shift: this.shift, norm: this.norm, skipped: this.skipped }, { ...this.hyper, lr, step });
+  }
+
+  /** The moments and the skipped-step count, for checkpoints (reads back). */
+  async readState(): Promise<AdamWState> {
+    return { m: await this.rt.readF32(this.m), v: await this.rt.readF32(this.v), skipped: (await this.rt.read(this.skipped))[0] };
+  }
+
+  /** Restores what readState returned (e.g. from a checkpoint), so the next step continues exactly. */
+  loadState(s: AdamWState): void {
+    if (s.m.length !== this.n || s.v.length !== this.n) throw new Error(`AdamW.loadState: moments have ${s.m.length} and ${s.v.length} elements, the optimizer holds ${this.n}`);
+    if (!(Number.isInteger(s.skipped) && s.skipped >= 0 && s.skipped <= 0xffffffff)) throw new Error(`AdamW.loadState: skipped is ${s.skipped}; it must be a u32`);
+    this.rt.write(this.m, s.m);
+    this.rt.write(this.v, s.v);
+    this.rt.write(this.skipped, [s.skipped]);
+  }
+
+  /** A fresh optimizer: zero moments, nothing skipped (e.g. when a new training stage begins). */
+  reset(): void {
+    for (const t of [this.m, this.v, this.skipped]) this.rt.zero(t);
   }
 
   /** The pre-clip gradient norm of the last step (+inf if it was skipped). Reads back: for logging only. */

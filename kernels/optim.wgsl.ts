@@ -94,6 +94,34 @@ fn main(@builtin(local_invocation_index) l: u32) {
 }`;
 
 /**
+ * The loss guard: one workgroup checks x[0], x[stride], x[2·stride], … (e.g. per-row losses) and,
+ * if any is non-finite, overwrites the norm with +inf bits, so the AdamW step after it is skipped
+ * exactly as for non-finite gradients. Runs between the norm and AdamW; writes only on a bad value.
+ */
+export const lossGuardWGSL = /* wgsl */ `
+const EXP_BITS: u32 = ${EXP_BITS};
+struct Params { n: u32, stride: u32 }
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read_write> x: array<u32>;
+@group(0) @binding(2) var<storage, read_write> norm: array<u32>;
+var<workgroup> bads: array<u32, ${WG}>;
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(local_invocation_index) l: u32) {
+  var bad = 0u;
+  for (var i = l; i < P.n; i += ${WG}u) {
+    bad |= u32((x[i * P.stride] & EXP_BITS) == EXP_BITS);
+  }
+  bads[l] = bad;
+  workgroupBarrier();
+  if (l == 0u) {
+    var anyBad = 0u;
+    for (var j = 0u; j < ${WG}u; j++) { anyBad |= bads[j]; }
+    if (anyBad != 0u) { norm[0] = EXP_BITS; }
+  }
+}`;
+
+/**
  * AdamW, element-wise over the flat buffers, with the clip scale and the skip decision read from the
  * norm tensor. Decay mask: bit b of the u32 words is 1 when elements [b·2^shift, (b+1)·2^shift)
  * decay. One dispatch covers every tensor, and the mask costs 1/(32·2^shift) words per element,

@@ -74,3 +74,35 @@ export function decodeCheckpoint(safetensors: Uint8Array, configText: string, al
   if (extra.length) throw new Error(`model.safetensors has tensors config.json does not describe: ${extra.slice(0, 5).join(', ')}`);
   return { config, params, layout, info: raw.forkgrad ?? {} };
 }
+
+/** Adam's moments in PyTorch's vocabulary: `<param>.exp_avg` and `<param>.exp_avg_sq`, float32, the
+ * parameter's shape. `m` and `v` are flat in `layout` order, like the parameters. */
+export function encodeOptimizer(layout: ParamLayout, m: Float32Array, v: Float32Array): Uint8Array {
+  if (m.length !== layout.size || v.length !== layout.size) throw new Error(`optimizer checkpoint: moments have ${m.length} and ${v.length} elements, the layout holds ${layout.size}`);
+  const tensors = new Map<string, NamedTensor>();
+  for (const p of layout.params) {
+    tensors.set(`${p.name}.exp_avg`, { shape: p.shape, data: m.subarray(p.offset, p.offset + p.size) });
+    tensors.set(`${p.name}.exp_avg_sq`, { shape: p.shape, data: v.subarray(p.offset, p.offset + p.size) });
+  }
+  return writeSafetensors(tensors, { format: 'pt' });
+}
+
+/** Reads what encodeOptimizer wrote for this layout; throws naming the tensor and the mismatch. */
+export function decodeOptimizer(bytes: Uint8Array, layout: ParamLayout): { m: Float32Array; v: Float32Array } {
+  const file = readSafetensors(bytes);
+  const m = new Float32Array(layout.size), v = new Float32Array(layout.size);
+  for (const p of layout.params) {
+    for (const [suffix, out] of [['exp_avg', m], ['exp_avg_sq', v]] as const) {
+      const name = `${p.name}.${suffix}`;
+      const t = file.tensors.get(name);
+      if (!t) throw new Error(`optimizer.safetensors has no tensor "${name}", which config.json's shape needs`);
+      if (t.shape.join() !== p.shape.join()) throw new Error(`optimizer.safetensors tensor "${name}" has shape [${t.shape}] but config.json implies [${p.shape}]`);
+      out.set(t.data, p.offset);
+    }
+  }
+  if (file.tensors.size !== 2 * layout.params.length) {
+    const extra = [...file.tensors.keys()].filter((n) => !layout.byName.has(n.replace(/\.exp_avg(_sq)?$/, '')));
+    throw new Error(`optimizer.safetensors has tensors config.json does not describe: ${extra.slice(0, 5).join(', ')}`);
+  }
+  return { m, v };
+}

@@ -12,7 +12,7 @@ import { rowAttentionBackward } from '../kernels/rowattn.js';
 import { geluBackwardRows } from '../kernels/gather.js';
 import { layernorm, layernormBackward } from '../kernels/layernorm.js';
 import { matmul } from '../kernels/matmul.js';
-import { AdamW, type AdamWHyper } from '../kernels/optim.js';
+import { AdamW, type AdamWHyper, type LossGuard } from '../kernels/optim.js';
 import { colSum } from '../kernels/reduce.js';
 import type { Runtime, Tensor } from '../kernels/runtime.js';
 import { paramLayout, validateConfig, type GPTConfig, type ParamLayout } from './config.js';
@@ -283,9 +283,10 @@ export class GPT {
     return cosineSimilarity(await rt.readF32(saved), other);
   }
 
-  /** One AdamW step over all parameters (gradient clipping and the non-finite skip included). */
-  step(lr: number, stepNumber: number): void {
-    this.opt.step(this.params, this.grads, lr, stepNumber);
+  /** One AdamW step over all parameters (gradient clipping and the non-finite skip included;
+   * `guard` names loss values whose non-finiteness skips the step too). */
+  step(lr: number, stepNumber: number, guard?: LossGuard): void {
+    this.opt.step(this.params, this.grads, lr, stepNumber, guard);
   }
 
   async readParams(): Promise<Float32Array> {

@@ -8,6 +8,7 @@ import { DEFAULT_PASS_K, DEFAULT_SFT, DEFAULT_SFT_MODEL } from './defaults.js';
 import type { SftOptions } from './sft.js';
 import type { RlOptions } from './rl.js';
 import { DEFAULT_RL } from './defaults.js';
+import { DEFAULT_NONFINITE_PATIENCE } from './loop.js';
 
 export interface RunOptions {
   stage: 'sft' | 'all';
@@ -22,7 +23,35 @@ export interface RunOptions {
   cacheDir: string;
   checkpoint: string | null;
   noCache: boolean;
+  /** save a training checkpoint every this many SFT and RL steps (0: only when stopping) */
+  saveSteps: number;
+  /** consecutive non-finite steps that stop training */
+  nonFinitePatience: number;
 }
+
+export type Stage = 'sft' | 'rl';
+/** A step of one training stage, written sft:N or rl:N on the command line. */
+export interface StagePoint {
+  stage: Stage;
+  step: number;
+}
+
+/** Flags that steer this process but not what the run computes, so a resumed run may set them anew. */
+export interface RunControl {
+  /** the run folder to continue, with its saved settings, from its latest checkpoint */
+  resume: string | null;
+  /** stop as Ctrl-C would once this step is done */
+  stopAt: StagePoint | null;
+  /** tests: poison the gradient or the loss with NaN before these steps */
+  debugNonFinite: (StagePoint & { what: 'grad' | 'loss' })[];
+  /** tests: destroy the GPU device once this step is logged, as a device loss would */
+  debugLoseDevice: StagePoint | null;
+  /** settings given explicitly (a resumed run keeps the saved value of every other one) */
+  given: Set<keyof RunOptions>;
+}
+
+/** What --resume may be combined with: flags that change no number the run computes. */
+const RESUMABLE = new Set(['resume', 'stop_at', 'save_steps', 'nonfinite_patience', 'debug_nonfinite', 'debug_lose_device']);
 
 const int = (name: string, min: number) => (v: string) => {
   const n = Number(v);
@@ -41,6 +70,16 @@ const nonNegative = (name: string) => (v: string) => {
   if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number ≥ 0, got "${v}"`);
   return n;
 };
+const stagePoint = (name: string) => (v: string): StagePoint => {
+  const m = /^(sft|rl):(\d+)$/.exec(v.trim());
+  if (!m || !Number.isSafeInteger(Number(m[2]))) throw new InvalidArgumentError(`${name} must be sft:N or rl:N (a stage and a step), got "${v}"`);
+  return { stage: m[1] as Stage, step: Number(m[2]) };
+};
+const poisonList = (v: string) => v.split(',').map((item) => {
+  const m = /^(sft|rl):(\d+):(grad|loss)$/.exec(item.trim());
+  if (!m) throw new InvalidArgumentError(`--debug_nonfinite takes stage:step:grad|loss items separated by commas, got "${item}"`);
+  return { stage: m[1] as Stage, step: Number(m[2]), what: m[3] as 'grad' | 'loss' };
+});
 const positive = (name: string) => (v: string) => {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number, got "${v}"`);
@@ -94,20 +133,53 @@ export function buildCli(): Command {
     .option('--rl_eval_every <n>', 'held-out greedy accuracy every n RL steps (0: at the end only)', int('--rl_eval_every', 0), r.evalEvery)
     .option('--pass_k_samples <n>', 'samples per held-out problem for pass@k', int('--pass_k_samples', 1), DEFAULT_PASS_K.samples)
     .option('--pass_k_problems <n>', 'held-out problems for pass@k', int('--pass_k_problems', 1), DEFAULT_PASS_K.problems)
+    // reliability
+    .option('--save_steps <n>', 'save a checkpoint to resume from every n SFT and RL steps (0: only when stopping)', int('--save_steps', 0), 20)
+    .option('--resume <run_dir>', 'continue an interrupted run in its folder, with its saved settings, from its latest checkpoint')
+    .option('--stop_at <stage:step>', 'stop as Ctrl-C would once this step is done (e.g. rl:50); continue later with --resume', stagePoint('--stop_at'))
+    .option('--nonfinite_patience <n>', 'stop after this many steps in a row with a non-finite loss or gradient norm (each is skipped)', int('--nonfinite_patience', 1), DEFAULT_NONFINITE_PATIENCE)
+    .addOption(new Option('--debug_nonfinite <list>', 'tests: poison steps with NaN, e.g. rl:3:grad,rl:4:loss').argParser(poisonList).hideHelp())
+    .addOption(new Option('--debug_lose_device <stage:step>', 'tests: destroy the GPU device after this step').argParser(stagePoint('--debug_lose_device')).hideHelp())
     .exitOverride()
     .configureOutput({ writeErr: () => {} });
 }
 
 /** Parses argv into validated options; throws an Error whose message is the one line to print. */
 export function parseRunOptions(argv: string[]): RunOptions {
+  return parseCommandLine(argv).options;
+}
+
+/** Parses argv into the run's settings and this process's controls; throws an Error whose message
+ * is the one line to print. */
+export function parseCommandLine(argv: string[]): { options: RunOptions; control: RunControl } {
   const cli = buildCli();
   try {
     cli.parse(argv, { from: 'user' });
   } catch (e: any) {
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version') throw e;
-    throw new Error(String(e.message).replace(/^error: /, ''));
+    throw new Error(`${String(e.message).replace(/^error: /, '').replace(/\.$/, '')} (see --help)`);
   }
   const o = cli.opts();
+  const explicit = Object.keys(o).filter((k) => cli.getOptionValueSource(k) === 'cli');
+  if (o.resume) {
+    const fixed = explicit.filter((k) => !RESUMABLE.has(k));
+    if (fixed.length) throw new Error(`--resume continues a run with the settings saved in its run.json; --${fixed[0]} cannot change them (start a new run instead)`);
+  }
+  const options = optionsFrom(o);
+  const given = new Set<keyof RunOptions>();
+  if (explicit.includes('save_steps')) given.add('saveSteps');
+  if (explicit.includes('nonfinite_patience')) given.add('nonFinitePatience');
+  const control: RunControl = {
+    resume: o.resume ?? null,
+    stopAt: o.stop_at ?? null,
+    debugNonFinite: o.debug_nonfinite ?? [],
+    debugLoseDevice: o.debug_lose_device ?? null,
+    given,
+  };
+  return { options, control };
+}
+
+function optionsFrom(o: Record<string, any>): RunOptions {
   const task: TaskConfig = o.task === 'countdown' ? { task: 'countdown' } : { task: o.task, digits: o.digits };
   const model: GPTConfig = { nLayer: o.n_layer, nHead: o.n_head, dModel: o.d_model, contextLength: o.context_length, vocabSize: DEFAULT_SFT_MODEL.vocabSize, tiedHead: !o.untied_head };
   try {
@@ -140,5 +212,7 @@ export function parseRunOptions(argv: string[]): RunOptions {
     cacheDir: o.cache_dir,
     checkpoint: o.checkpoint ?? null,
     noCache: !!o.no_cache,
+    saveSteps: o.save_steps,
+    nonFinitePatience: o.nonfinite_patience,
   };
 }

@@ -11,8 +11,9 @@ import type { Runtime, Tensor } from '../kernels/runtime.js';
 import { selectRows, selectedCount, type SelectMode } from '../kernels/select.js';
 import { Decoder } from '../model/generate.js';
 import type { BackwardMode, GPT } from '../model/gpt.js';
-import { EOS, PAD, TOKENS, encodeExample, generate, maxLengths, sampler, verifyTokens, type Problem, type TaskConfig } from '../verify/index.js';
+import { EOS, PAD, TOKENS, encodeExample, generate, maxLengths, sampler, verifyTokens, type Problem, type Sampler, type TaskConfig } from '../verify/index.js';
 import { greedyAccuracy } from './evaluate.js';
+import { NonFiniteGuard, type Resume, type StepCheckpoint } from './loop.js';
 import { groupAdvantages } from './metrics.js';
 import { learningRate } from './schedule.js';
 
@@ -69,6 +70,9 @@ export interface RlStepMetrics {
   responseTokens: number;
   zeroSignalGroups: number;
   clipFraction: number;
+  /** pre-clip gradient norm; +inf when the update was skipped (non-finite loss or gradients) */
+  gradNorm: number;
+  skipped: boolean;
   gradCosine: number | null;
   flops: Record<Phase, number>;
   ms: Record<Phase, number>;
@@ -84,6 +88,8 @@ export interface RlHooks {
   onStep?(m: RlStepMetrics): void | Promise<void>;
   onEval?(m: { stage: 'eval'; step: number; greedyAccuracy: number; problems: number }): void | Promise<void>;
   shouldStop?(): boolean;
+  /** After each step's metrics and evaluation: the point where a saved checkpoint resumes exactly. */
+  onCheckpoint?(c: StepCheckpoint): void | Promise<void>;
 }
 
 export interface Rollout {
@@ -121,16 +127,32 @@ const verifierReward: RewardFn = (problem, ids) => {
 
 export class RlTrainer {
   private decoder: Decoder;
-  private next: () => Problem;
+  private next: Sampler;
   private heldout: Problem[];
   private L: number;
   private step = 0;
 
+  /** RL starts a fresh AdamW on the model (zero moments), whatever optimized it before, so a run
+   * that trained its SFT base in this process matches one that loaded it from a checkpoint. */
   constructor(private model: GPT, readonly o: RlOptions, private reward: RewardFn = verifierReward) {
+    model.opt.reset();
     this.L = Math.min(model.cfg.contextLength, maxLengths(o.task).sequence + 2);
     this.decoder = new Decoder(model, o.numPrompts * o.numGenerations, this.L);
     this.next = sampler(o.task, { seed: o.seed + 1000, split: 'train' });
     this.heldout = generate(o.task, { seed: o.seed + 1, split: 'heldout', count: o.evalProblems, unique: true });
+  }
+
+  /** The last finished step and the problem stream's position: with the weights and optimizer
+   * state, all a checkpoint needs to resume (rollout seeds derive from the step). */
+  get position(): Resume {
+    return { step: this.step, data: this.next.state };
+  }
+
+  /** Continues after `r.step` (load the weights and optimizer state into the model too). */
+  restore(r: Resume): void {
+    if (!(Number.isInteger(r.step) && r.step >= 0 && r.step <= this.o.maxSteps)) throw new Error(`RL resume step ${r.step} is outside 0..${this.o.maxSteps}`);
+    this.step = r.step;
+    this.next.state = r.data;
   }
 
   /** Training positions per sequence (T): the rollout length minus one. */
@@ -266,10 +288,12 @@ export class RlTrainer {
     }
 
     rt.phase = 'optimizer';
-    model.step(learningRate(step, o.maxSteps, o.learningRate, o.warmupSteps, 1), step);
+    // the selected rows' losses (column 0 of stats) guard the step along with the gradient norm
+    model.step(learningRate(step, o.maxSteps, o.learningRate, o.warmupSteps, 1), step, { x: stats, stride: 4 });
     rt.phase = 'default';
     await rt.sync();
     rt.setProfiling(false);
+    const gradNorm = await model.opt.readNorm();
 
     // ---- metrics
     const st = (await rt.readF32(stats)).slice(0, 4 * k);
@@ -304,6 +328,8 @@ export class RlTrainer {
       responseTokens: nValid,
       zeroSignalGroups: zeroSignal,
       clipFraction: k ? clipped / k : 0,
+      gradNorm,
+      skipped: NonFiniteGuard.skipped(gradNorm),
       gradCosine,
       flops, ms,
       entropyHistogram: histogram(respEntropy, o.forkThreshold),
@@ -315,8 +341,11 @@ export class RlTrainer {
     return greedyAccuracy(this.model, this.o.task, this.heldout);
   }
 
-  async train(hooks: RlHooks = {}): Promise<{ steps: number; finalAccuracy: number }> {
+  /** Steps until maxSteps (from where restore() left it), then the held-out evaluation. Throws
+   * NonFiniteError after `run.nonFinitePatience` skipped steps in a row. */
+  async train(hooks: RlHooks = {}, run: { nonFinitePatience?: number } = {}): Promise<{ steps: number; finalAccuracy: number }> {
     let acc = NaN;
+    const guard = new NonFiniteGuard('rl', run.nonFinitePatience);
     while (this.step < this.o.maxSteps) {
       if (hooks.shouldStop?.()) break;
       const m = await this.trainStep();
@@ -325,6 +354,10 @@ export class RlTrainer {
         acc = await this.evaluate();
         await hooks.onEval?.({ stage: 'eval', step: this.step, greedyAccuracy: acc, problems: this.heldout.length });
       }
+      guard.record(this.step, m.skipped);
+      const last = this.step === this.o.maxSteps || !!hooks.shouldStop?.();
+      await hooks.onCheckpoint?.({ step: this.step, data: this.next.state, last, skipped: m.skipped });
+      if (last) break;
     }
     acc = await this.evaluate();
     await hooks.onEval?.({ stage: 'eval', step: this.step, greedyAccuracy: acc, problems: this.heldout.length });

@@ -6,6 +6,7 @@ import type { GPT } from '../model/gpt.js';
 import { generate, sampler, type TaskConfig } from '../verify/index.js';
 import { sftBatch, sftPositions } from './data.js';
 import { greedyAccuracy } from './evaluate.js';
+import { NonFiniteGuard, type Resume, type StepCheckpoint } from './loop.js';
 import { learningRate } from './schedule.js';
 
 export interface SftOptions {
@@ -20,7 +21,12 @@ export interface SftOptions {
   evalProblems: number;
 }
 
-export interface SftStepMetrics { step: number; loss: number; lr: number; tokens: number; ms: number }
+export interface SftStepMetrics {
+  step: number; loss: number; lr: number; tokens: number; ms: number;
+  /** pre-clip gradient norm; +inf when the step was skipped (non-finite loss or gradients) */
+  gradNorm: number;
+  skipped: boolean;
+}
 export interface SftEvalMetrics { step: number; heldoutAccuracy: number; problems: number }
 
 export interface SftHooks {
@@ -28,21 +34,36 @@ export interface SftHooks {
   onEval?(m: SftEvalMetrics): void | Promise<void>;
   /** Checked between steps: return true to stop early (e.g. Ctrl-C). */
   shouldStop?(): boolean;
+  /** After each step's metrics and evaluation: the point where a saved checkpoint resumes exactly. */
+  onCheckpoint?(c: StepCheckpoint): void | Promise<void>;
 }
 
-export async function trainSft(model: GPT, o: SftOptions, hooks: SftHooks = {}): Promise<{ steps: number; finalAccuracy: number; lastLoss: number }> {
+export interface SftRun {
+  resume?: Resume;
+  /** consecutive non-finite steps that stop training (train/loop.ts) */
+  nonFinitePatience?: number;
+}
+
+/**
+ * SFT from step 1, or from `run.resume` (the model's weights and optimizer state restored by the
+ * caller): the same batches, learning rates and evaluations as an uninterrupted run, bit for bit.
+ * Throws NonFiniteError after `run.nonFinitePatience` skipped steps in a row.
+ */
+export async function trainSft(model: GPT, o: SftOptions, hooks: SftHooks = {}, run: SftRun = {}): Promise<{ steps: number; finalAccuracy: number; lastLoss: number }> {
   const { rt } = model;
   const T = sftPositions(o.task);
   const B = o.batchSize;
   const next = sampler(o.task, { seed: o.seed, split: 'train' });
+  if (run.resume) next.state = run.resume.data;
+  const guard = new NonFiniteGuard('sft', run.nonFinitePatience);
   // A held-out seed stream disjoint from training by construction (verify's split rule).
   const heldout = generate(o.task, { seed: o.seed + 1, split: 'heldout', count: o.evalProblems, unique: true });
   const targets = rt.empty([B * T], 'u32', 'sft targets');
   const weights = rt.empty([B * T], 'f32', 'sft weights');
   const losses = rt.empty([B * T], 'f32', 'sft losses');
-  let lastLoss = NaN, done = 0, acc = NaN;
+  let lastLoss = NaN, done = run.resume?.step ?? 0, acc = NaN;
   try {
-    for (let step = 1; step <= o.steps; step++) {
+    for (let step = done + 1; step <= o.steps; step++) {
       if (hooks.shouldStop?.()) break;
       const t0 = performance.now();
       const batch = sftBatch(Array.from({ length: B }, next), T);
@@ -51,12 +72,18 @@ export async function trainSft(model: GPT, o: SftOptions, hooks: SftHooks = {}):
       rt.write(weights, batch.weights);
       const lr = learningRate(step, o.steps, o.learningRate, o.warmupSteps);
       lastLoss = await sftStep(model, B, T, targets, weights, losses, 1 / batch.count, lr, step);
+      const gradNorm = await model.opt.readNorm();
+      const skipped = NonFiniteGuard.skipped(gradNorm);
       done = step;
-      await hooks.onStep?.({ step, loss: lastLoss, lr, tokens: batch.count, ms: performance.now() - t0 });
+      await hooks.onStep?.({ step, loss: lastLoss, lr, tokens: batch.count, ms: performance.now() - t0, gradNorm, skipped });
       if (o.evalEvery > 0 && step % o.evalEvery === 0 && step < o.steps) {
         acc = await greedyAccuracy(model, o.task, heldout);
         await hooks.onEval?.({ step, heldoutAccuracy: acc, problems: heldout.length });
       }
+      guard.record(step, skipped);
+      const last = step === o.steps || !!hooks.shouldStop?.();
+      await hooks.onCheckpoint?.({ step, data: next.state, last, skipped });
+      if (last) break;
     }
     acc = await greedyAccuracy(model, o.task, heldout);
     await hooks.onEval?.({ step: done, heldoutAccuracy: acc, problems: heldout.length });
@@ -66,7 +93,8 @@ export async function trainSft(model: GPT, o: SftOptions, hooks: SftHooks = {}):
   return { steps: done, finalAccuracy: acc, lastLoss };
 }
 
-/** One step: forward, masked cross-entropy, backward, AdamW; returns the loss (one readback). */
+/** One step: forward, masked cross-entropy, backward, AdamW (skipped if the loss or gradients are
+ * not finite); returns the loss (one readback). */
 export async function sftStep(model: GPT, B: number, T: number, targets: Tensor, weights: Tensor, losses: Tensor, scale: number, lr: number, step: number): Promise<number> {
   const { rt } = model;
   rt.phase = 'forward';
@@ -77,7 +105,7 @@ export async function sftStep(model: GPT, B: number, T: number, targets: Tensor,
   model.zeroGrad();
   model.backward(dlogits);
   rt.phase = 'optimizer';
-  model.step(lr, step);
+  model.step(lr, step, { x: losses, stride: 1 });
   rt.phase = 'default';
   const l = await rt.readF32(losses);
   let sum = 0;

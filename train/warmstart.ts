@@ -9,6 +9,7 @@ import { initParams, paramLayout, type GPTConfig } from '../model/config.js';
 import { GPT } from '../model/gpt.js';
 import { generate } from '../verify/index.js';
 import { loadCheckpoint, saveCheckpoint } from './files.js';
+import type { Resume } from './loop.js';
 import { trainSft, type SftHooks, type SftOptions } from './sft.js';
 
 /**
@@ -39,22 +40,27 @@ export interface WarmStartOptions {
   /** Also save the trained SFT model here (the run folder's sft/). */
   saveTo?: string;
   hooks?: SftHooks;
-  /** Called once before SFT training starts (not when the cache is reused). */
-  onTrainStart?: () => void;
+  /** Called once before SFT training starts (not when the cache is reused), with the model it trains. */
+  onTrainStart?: (model: GPT) => void;
   /** Recorded in the checkpoint's info. */
   adapter?: string;
+  /** Continue an interrupted SFT run: `model` holds its weights and optimizer state, `at` where it
+   * stopped. The cache is not consulted (the run finishes what it started). */
+  resume?: { model: GPT; at: Resume };
+  /** consecutive non-finite steps that stop SFT (train/loop.ts) */
+  nonFinitePatience?: number;
 }
 
 export async function warmStart(rt: Runtime, cfg: GPTConfig, sft: SftOptions, o: WarmStartOptions): Promise<WarmStart> {
   const cacheDir = join(o.cacheRoot, sftCacheKey(cfg, sft));
-  if (!o.noCache && existsSync(join(cacheDir, 'config.json'))) {
+  if (!o.resume && !o.noCache && existsSync(join(cacheDir, 'config.json'))) {
     const ck = loadCheckpoint(cacheDir, rt.viewAlign);
     return { model: new GPT(rt, ck.config, ck.params), cacheDir, reused: true, heldoutAccuracy: ck.info.heldoutAccuracy as number };
   }
-  const model = new GPT(rt, cfg, initParams(cfg, paramLayout(cfg, rt.viewAlign), sft.seed));
-  o.onTrainStart?.();
+  const model = o.resume?.model ?? new GPT(rt, cfg, initParams(cfg, paramLayout(cfg, rt.viewAlign), sft.seed));
+  o.onTrainStart?.(model);
   const t0 = performance.now();
-  const r = await trainSft(model, sft, o.hooks);
+  const r = await trainSft(model, sft, o.hooks, { resume: o.resume?.at, nonFinitePatience: o.nonFinitePatience });
   const seconds = (performance.now() - t0) / 1000;
   const stopped = r.steps < sft.steps;
   const params = await model.readParams();

@@ -29,18 +29,36 @@ export interface SamplerOptions {
   split?: Split;
 }
 
+/** A problem stream; `state` is its position (the PRNG's), saved in checkpoints to resume it. */
+export interface Sampler {
+  (): Problem;
+  state: number;
+}
+
 /**
  * An endless deterministic stream of problems: the same (config, seed, split) always yields the same
  * sequence. Train and held-out streams never share a problem (see splitOfKey in common.ts).
  */
-export function sampler(config: TaskConfig | TaskName, opts: SamplerOptions): () => Problem {
+export function sampler(config: TaskConfig | TaskName, opts: SamplerOptions): Sampler {
   const cfg = toConfig(config);
   const split = opts.split ?? 'train';
   if (split !== 'train' && split !== 'heldout') throw new Error(`split must be 'train' or 'heldout', got ${JSON.stringify(split)}`);
   const rand = mulberry32(streamSeed(opts.seed, cfg.task, split));
-  if (cfg.task === 'countdown') return () => sampleCountdown(cfg, rand, split);
-  const task = cfg.task;
-  return () => sampleArithmetic(task, cfg, rand, split);
+  let draw: () => Problem;
+  if (cfg.task === 'countdown') draw = () => sampleCountdown(cfg, rand, split);
+  else {
+    const task = cfg.task;
+    draw = () => sampleArithmetic(task, cfg, rand, split);
+  }
+  const next = draw as Sampler;
+  Object.defineProperty(next, 'state', {
+    get: () => rand.state,
+    set: (s: number) => {
+      if (!(Number.isInteger(s) && s >= 0 && s <= 0xffffffff)) throw new Error(`sampler state must be a u32, got ${s}`);
+      rand.state = s;
+    },
+  });
+  return next;
 }
 
 /** `count` problems from sampler(); with `unique`, repeats are skipped (for evaluation sets). */
