@@ -69,6 +69,10 @@ function main(gpu: Gpu): void {
   const rt = new Runtime(gpu);
   const a = gpu.adapter;
   $('adapter').textContent = `Adapter: ${describeAdapter(a)} · timing: ${rt.timingSource} · features: ${a.features.join(', ') || 'none'}`;
+  if (a.isSoftware) {
+    $('adapter').append(document.createElement('br'), 'This adapter runs on the CPU, so the default run (thousands of SFT steps) takes long here: ' +
+      'try 300 SFT steps of batch 64 and 16 prompts per RL step, or load an SFT checkpoint trained in Node (runs/<run>/sft).');
+  }
   gpu.device.lost.then((info) => {
     if (info.reason !== 'destroyed') showError(`the GPU device was lost (${info.message || info.reason}); reload the page to start again`);
   });
@@ -202,9 +206,16 @@ function main(gpu: Gpu): void {
       stat('backward GPU ms', last ? fixed(last.ms.backward, 1) : '—', 'last RL step'),
     );
     const label = $('progress-label'), bar = $<HTMLProgressElement>('progress');
+    /** " · 1.2 s/step · ~3 min left" from the recent pace, when there is one */
+    const pace = (left: number) => {
+      const ms = session.msPerStep();
+      if (ms === null || !session.busy) return '';
+      const s = (ms * left) / 1000;
+      return ` · ${ms < 1000 ? `${ms.toFixed(0)} ms` : `${(ms / 1000).toFixed(1)} s`}/step · ~${s < 90 ? `${s.toFixed(0)} s` : `${(s / 60).toFixed(0)} min`} left`;
+    };
     const st = session.state;
     if (st === 'sft' || (st === 'stopping' && !session.run.rlSteps.length && session.sft.total)) {
-      label.textContent = `${st === 'stopping' ? 'Pausing' : 'Supervised fine-tuning'}: step ${session.sft.step} of ${session.sft.total}`;
+      label.textContent = `${st === 'stopping' ? 'Pausing' : 'Supervised fine-tuning'}: step ${session.sft.step} of ${session.sft.total}${pace(session.sft.total - session.sft.step)}`;
       bar.value = session.sft.total ? session.sft.step / session.sft.total : 0;
     } else {
       const words: Record<string, string> = {
@@ -213,7 +224,7 @@ function main(gpu: Gpu): void {
       };
       const note = session.sft.stoppedEarly ? ` (SFT was ended early at step ${session.sft.step})` : '';
       const from = session.origin ? ` Model: ${session.origin}${note}.` : '';
-      label.textContent = `${words[st] ?? st}${st === 'rl' ? `: step ${session.rl.step} of ${session.rl.total}` : ''}${from}`;
+      label.textContent = `${words[st] ?? st}${st === 'rl' ? `: step ${session.rl.step} of ${session.rl.total}${pace(session.rl.total - session.rl.step)}` : ''}${from}`;
       bar.value = session.rl.total ? session.rl.step / session.rl.total : 0;
     }
   }

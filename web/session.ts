@@ -41,6 +41,9 @@ export class Session {
   private stepOffset = 0;
   private stopRequested = false;
   private running: Promise<void> | null = null;
+  /** wall-clock ms between the latest steps of the running stage (evaluations included) */
+  private recent: number[] = [];
+  private lastStepAt = 0;
 
   constructor(readonly rt: Runtime, private changed: () => void) {}
 
@@ -110,6 +113,7 @@ export class Session {
       return;
     }
     this.state = 'sft';
+    this.newStage();
     this.sft = { step: 0, total: s.sft.steps, stoppedEarly: false };
     this.changed();
     this.model = new GPT(rt, s.model, initParams(s.model, paramLayout(s.model, rt.viewAlign), s.sft.seed));
@@ -119,6 +123,7 @@ export class Session {
       onStep: async (m) => {
         this.run.sftSteps.push({ stage: 'sft', ...m });
         this.sft.step = m.step;
+        this.tick();
         this.changed();
         await yieldToBrowser();
       },
@@ -148,6 +153,7 @@ export class Session {
     }
     const trainer = this.trainer;
     this.state = 'rl';
+    this.newStage();
     this.changed();
     if (!this.run.baseEval) {
       const acc = await trainer.evaluate();
@@ -164,6 +170,7 @@ export class Session {
         this.run.rlSteps.push({ ...record, step, denseBackwardFlops: dense });
         this.rollouts = [{ step, samples, threshold: trainer.o.forkThreshold }, ...this.rollouts].slice(0, 3);
         this.rl.step = step;
+        this.tick();
         this.changed();
         await yieldToBrowser();
       },
@@ -173,6 +180,22 @@ export class Session {
         await yieldToBrowser();
       },
     });
+  }
+
+  /** Mean wall-clock ms per step over the last ten steps of the running stage, or null before two. */
+  msPerStep(): number | null {
+    return this.recent.length ? this.recent.reduce((a, b) => a + b, 0) / this.recent.length : null;
+  }
+
+  private tick(): void {
+    const now = performance.now();
+    if (this.lastStepAt) this.recent = [...this.recent.slice(-9), now - this.lastStepAt];
+    this.lastStepAt = now;
+  }
+
+  private newStage(): void {
+    this.recent = [];
+    this.lastStepAt = 0;
   }
 
   /** The latest held-out greedy accuracy (RL evaluations, else the base, else SFT's). */
