@@ -9,7 +9,7 @@
 //   npm run experiment -- --readme          rewrite README.md's Results section from <out>/
 //
 // A rerun skips finished jobs (resume); a job file made with other settings is an error, not mixed in.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 import { describeAdapter, getGpu, type Gpu } from '../kernels/device.js';
@@ -103,6 +103,7 @@ try {
     console.log(`wrote ${g.out}/summary.md and ${g.out}/report.html from ${s.finished} finished jobs`);
   } else if (o.readme) {
     const file = typeof o.readme === 'string' ? o.readme : 'README.md';
+    if (!existsSync(file)) throw new Error(`--readme: ${file} does not exist; run from the repository root or pass the README's path`);
     const text = replaceSection(readFileSync(file, 'utf8'), readmeSection(g.out, `npm run experiment -- --readme${g.out === 'report' ? '' : ` --out ${g.out}`}`));
     writeFileSync(file, text);
     console.log(`rewrote the Results section of ${file} from ${g.out}/`);
@@ -120,7 +121,7 @@ try {
     const sftBar = new cliProgress.SingleBar({ format: 'SFT base [{bar}] {value}/{total} | loss {loss} | {eta_formatted} left', etaBuffer: 50 }, cliProgress.Presets.shades_classic);
     const bar = new cliProgress.SingleBar({ format: 'grid [{bar}] {percentage}% | {status} | {duration_formatted} elapsed, ~{eta_formatted} left', etaBuffer: 200, fps: 2 }, cliProgress.Presets.shades_classic);
     const total = { planned: 0, done: 0 };
-    const r = await runGrid(rt, g, { command, adapter, options: g as unknown as Record<string, unknown>, invocations: [{ argv: process.argv.slice(2), at: new Date().toISOString() }] }, {
+    const r = await runGrid(rt, g, { command, adapter, invocations: [{ argv: process.argv.slice(2), at: new Date().toISOString() }] }, {
       log: (l) => console.log(l),
       sft: {
         onTrainStart: () => { console.log(`SFT base: not cached; training ${g.sft.steps} steps first`); sftBar.start(g.sft.steps, 0, { loss: '-' }); },

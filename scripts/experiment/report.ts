@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { pct } from '../../train/charts.js';
 import { writeFileAtomic } from '../../train/files.js';
 import { uplotAssets } from '../../train/report.js';
+import { arms } from './arms.js';
+import { fullGrid, type GridOptions } from './plan.js';
 import { readJobs } from './records.js';
 import {
   armTable, comparisonSentence, decodingTable, entropyTable, followSentence, headline, markdownTable, phaseTable, summarize, type Summary,
@@ -199,13 +201,18 @@ export function writeReport(out: string): Summary {
   return s;
 }
 
-/** The README's Results section: a link to the report, its arm table and headline. */
+/** The README's Results section: what the grid is, how to run it, then the report's arm table and headline. */
 export function readmeSection(out: string, command: string): string {
   const meta = readMeta(out);
   const s = summarize(readJobs(out), meta?.jobs ?? null);
-  const lines = [README_BEGIN, '## Results', '', `_Regenerate this section with \`${command}\` after running the grid._`, ''];
+  const rho = (meta?.options as GridOptions | undefined)?.rho ?? fullGrid().rho;
+  const lines = [README_BEGIN, '## Results', '',
+    'The experiment of `scripts/experiment.ts`: does forking-token backprop cut compute at equal accuracy? RL arms from one SFT base on the default task, each with the same rollout budget and several seeds:', '',
+    ...arms(rho).map((a) => `- (${a.id}) ${a.label}`), '',
+    '`npm run experiment` runs the grid into `report/` (it measures this machine and prints its planned time first; a rerun resumes, skipping finished jobs); `-- --plan` stops after the plan, `-- --quick` runs the whole pipeline in miniature.',
+    `This section is generated from \`${out}/\` by \`${command}\`.`, ''];
   if (!s.finished) {
-    lines.push(`No grid results in \`${out}/\` yet. Run the grid with \`npm run experiment\` (it prints its planned time first; interrupted runs resume), then regenerate this section.`);
+    lines.push(`No grid results in \`${out}/\` yet.`);
   } else {
     lines.push(`From [\`${out}/summary.md\`](${out}/summary.md) (charts: [\`${out}/report.html\`](${out}/report.html), raw records: \`${out}/runs/*.jsonl\`). ${describeGrid(s, meta)[0]}`, '');
     lines.push(markdownTable(armTable(s)), '', ...headline(s).map((h) => `- ${h}`));

@@ -160,7 +160,7 @@ export function entropyStats(
     shareForking: nFork / Math.max(1, all.length),
     threshold: o.threshold,
     topForking: [...forks.entries()]
-      .sort((x, y) => y[1].count - x[1].count || x[0].localeCompare(y[0]))
+      .sort((x, y) => y[1].count - x[1].count || (x[0] < y[0] ? -1 : 1))
       .slice(0, o.topTokens)
       .map(([token, f]) => ({ token, count: f.count, share: f.count / nFork, contexts: f.contexts })),
     follow: {
