@@ -185,7 +185,8 @@ function optionsFrom(o: Record<string, any>): RunOptions {
   try {
     validateConfig(model);
   } catch (e) {
-    throw new Error((e as Error).message.replace('GPTConfig.nHead', '--n_head').replace('GPTConfig.dModel', '--d_model'));
+    const flags: Record<string, string> = { nHead: '--n_head', dModel: '--d_model', nLayer: '--n_layer', contextLength: '--context_length' };
+    throw new Error((e as Error).message.replace(/(GPTConfig\.)?(nHead|dModel|nLayer|contextLength)\b/g, (_, _p, f) => flags[f]));
   }
   const need = maxLengths(task).sequence;
   if (model.contextLength < need) throw new Error(`--context_length ${model.contextLength} is shorter than the ${need} positions ${task.task} needs; pass --context_length ${need} or more`);
