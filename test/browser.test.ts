@@ -3,7 +3,8 @@
 // run, press Start, and check that the adapter was acquired, SFT and RL steps ran, the reward chart
 // and the token view updated, and the downloaded checkpoint is one Node reads. Then a checkpoint
 // written in Node is loaded through the file picker and trained on, and a browser without WebGPU
-// gets the message saying what is missing. Any page error fails the test. The screenshot of the
+// gets the message saying what is missing. Any page error, or a request to anywhere but the page's
+// own server (the build must work offline), fails the test. The screenshot of the
 // dashboard lands in test-results/browser.png.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,12 +41,14 @@ t.after(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-/** A page that records every page error and console error. */
+/** A page that records every page error, console error and request to another server. */
 async function open(path = ''): Promise<{ page: Page; errors: string[] }> {
   const page = await browser!.context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
   page.on('console', (m) => { if (m.type() === 'error') errors.push(`console error: ${m.text()}`); });
+  // offline: everything the page needs comes from its own static server
+  page.on('request', (r) => { if (!/^(data|blob):/.test(r.url()) && !r.url().startsWith(served!.url)) errors.push(`request off the page's server: ${r.url()}`); });
   await page.goto(served!.url + path);
   return { page, errors };
 }
@@ -71,6 +74,14 @@ t('SFT then RL in the page: adapter, steps, reward chart, token view, checkpoint
   await waitState(page, ['idle'], 60_000);
   const adapter = await page.textContent('#adapter');
   assert.match(adapter!, /^Adapter: .*\(browser/, 'a WebGPU adapter was acquired in the browser');
+
+  // A bad setting is named on the page and starts nothing.
+  const rho = await page.inputValue('#rho');
+  await page.fill('#rho', '0');
+  await page.click('#start');
+  assert.match(await page.textContent('#error-text') ?? '', /^"ρ \(top-entropy share\)" must be a number in \(0, 1\] \(it is "0"\)$/);
+  assert.is(await state(page), 'idle');
+  await page.fill('#rho', rho);
 
   for (const [id, v] of Object.entries(TINY)) await page.fill(`#${id}`, v);
   await page.click('#start');

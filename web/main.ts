@@ -13,7 +13,7 @@ import {
 import type { Checkpoint } from '../model/checkpoint.js';
 import { checkFitsTask, checkpointDownloads, checkpointTask, droppedFiles, readCheckpoint } from './checkpoint-files.js';
 import { Session, type WarmSource } from './session.js';
-import { fillDefaults, isFieldError, MODEL_FIELDS, readSettings, setTask, showTaskFields } from './settings.js';
+import { fillDefaults, MODEL_FIELDS, readSettings, setTask, showTaskFields } from './settings.js';
 import { renderLegend, renderRollouts } from './tokens.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -21,9 +21,10 @@ const button = (id: string) => $<HTMLButtonElement>(id);
 
 // ---- errors: shown on the page, never swallowed
 
-function showError(e: unknown): void {
+/** Shows an error in the banner; `log` also puts it (with its stack) on the console, for bugs and GPU failures. */
+function showError(e: unknown, log = true): void {
   const msg = e instanceof Error ? e.message : String(e);
-  console.error(e);
+  if (log) console.error(e);
   $('error-text').textContent = msg;
   $('error').hidden = false;
 }
@@ -118,18 +119,24 @@ function main(gpu: Gpu): void {
 
   button('start').onclick = async () => {
     let warm: WarmSource = { kind: 'train' };
-    try {
-      const s = readSettings();
+    let s;
+    try { // the user's settings: a bad one is named in the banner and nothing starts
+      s = readSettings();
       if (!session.model && $<HTMLInputElement>('warm_checkpoint').checked) {
         if (!checkpoint) throw new Error('no checkpoint loaded: drop a checkpoint folder or choose its two files, or pick the SFT warm start');
         checkFitsTask(checkpoint, s.task);
         warm = { kind: 'checkpoint', checkpoint, name: checkpoint.name };
       }
-      $('error').hidden = true;
+    } catch (e) {
+      showError(e, false);
+      return;
+    }
+    $('error').hidden = true;
+    try {
       await session.start(s, warm);
     } catch (e) {
-      if (isFieldError(e) || !session.error) showError(e);
-      else showError(`training stopped: ${session.error}`);
+      console.error(e);
+      showError(`training stopped: ${session.error ?? (e as Error).message}`, false);
     }
   };
   button('pause').onclick = () => session.pause();

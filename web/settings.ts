@@ -25,12 +25,11 @@ function label(id: string): string {
   return document.querySelector(`label[for="${id}"]`)?.textContent?.trim() || id;
 }
 
-class FieldError extends Error {}
 
 function int(id: string, min: number): number {
   const v = $(id).value.trim();
   const n = Number(v);
-  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min) throw new FieldError(`"${label(id)}" must be a whole number ≥ ${min} (it is "${v}")`);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min) throw new Error(`"${label(id)}" must be a whole number ≥ ${min} (it is "${v}")`);
   return n;
 }
 
@@ -40,7 +39,7 @@ function num(id: string, o: { min: number; minOpen?: boolean; max?: number }): n
   const ok = v !== '' && Number.isFinite(n) && (o.minOpen ? n > o.min : n >= o.min) && (o.max === undefined || n <= o.max);
   if (!ok) {
     const range = o.max === undefined ? `${o.minOpen ? '>' : '≥'} ${o.min}` : `in ${o.minOpen ? '(' : '['}${o.min}, ${o.max}]`;
-    throw new FieldError(`"${label(id)}" must be a number ${range} (it is "${v}")`);
+    throw new Error(`"${label(id)}" must be a number ${range} (it is "${v}")`);
   }
   return n;
 }
@@ -86,7 +85,7 @@ export function showTaskFields(): void {
 /** Reads and validates the form; throws one line naming the first bad field. */
 export function readSettings(): PageSettings {
   const name = $<HTMLSelectElement>('task').value as TaskName;
-  if (!TASK_NAMES.includes(name)) throw new FieldError(`unknown task "${name}"; pick one of ${TASK_NAMES.join(', ')}`);
+  if (!TASK_NAMES.includes(name)) throw new Error(`unknown task "${name}"; pick one of ${TASK_NAMES.join(', ')}`);
   const task = taskConfig(name, isArithmetic(name) ? int('digits', 1) : null);
   const seed = int('seed', 0);
   // The context grows to fit the task when the default is too short for it.
@@ -98,7 +97,7 @@ export function readSettings(): PageSettings {
   try {
     validateConfig(model);
   } catch (e) {
-    throw new FieldError((e as Error).message.replace('GPTConfig.dModel', `"${label('d_model')}"`).replace('nHead', `"${label('n_head')}"`));
+    throw new Error((e as Error).message.replace('GPTConfig.dModel', `"${label('d_model')}"`).replace('nHead', `"${label('n_head')}"`));
   }
   const evalProblems = int('eval_problems', 1);
   const sft: SftOptions = {
@@ -113,12 +112,9 @@ export function readSettings(): PageSettings {
     entropyShaping: checked('entropy_shaping'), alpha: num('alpha', { min: 0 }), kappa: num('kappa', { min: 0, minOpen: true }),
     evalEvery: int('rl_eval_every', 0),
   };
-  if (!['exact', 'forkOnly', 'dense'].includes(rl.backward)) throw new FieldError(`"${label('backward')}" must be exact, forkOnly or dense`);
+  if (!['exact', 'forkOnly', 'dense'].includes(rl.backward)) throw new Error(`"${label('backward')}" must be exact, forkOnly or dense`);
   return { task, model, sft, rl };
 }
-
-/** Field errors are the user's to fix; anything else is a bug or a GPU failure. */
-export const isFieldError = (e: unknown): e is Error => e instanceof FieldError;
 
 /** Ids of the controls that define the model and its warm start: fixed once a model exists. */
 export const MODEL_FIELDS = ['task', 'digits', 'n_layer', 'd_model', 'n_head', 'sft_steps', 'sft_batch', 'sft_lr', 'sft_eval_every'];
