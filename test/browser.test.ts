@@ -143,7 +143,7 @@ async function ckptStatus(page: Page, before: string): Promise<string> {
   return (await page.textContent('#ckpt_status')) ?? '';
 }
 
-t('a checkpoint made in Node loads through the file picker and trains', async () => {
+t('a checkpoint made in Node loads through the file picker; RL pauses, changes backward and resumes', async () => {
   const cfg = DEFAULT_SFT_MODEL;
   const params = initParams(cfg, paramLayout(cfg, 64), 7);
   const { safetensors, config } = encodeCheckpoint(cfg, paramLayout(cfg, 64), params, { task: { task: 'addition', digits: 2 }, stage: 'sft', heldoutAccuracy: 0.25 });
@@ -163,9 +163,20 @@ t('a checkpoint made in Node loads through the file picker and trains', async ()
   assert.is(await page.inputValue('#task'), 'addition', 'the task follows the checkpoint');
   assert.is(await page.inputValue('#digits'), '2');
   assert.ok(await page.isChecked('#warm_checkpoint'));
-  for (const [id, v] of Object.entries({ ...TINY, rl_steps: '1' })) await page.fill(`#${id}`, v);
+  for (const [id, v] of Object.entries({ ...TINY, rl_steps: '4' })) await page.fill(`#${id}`, v);
+  await page.click('#start');
+  // Pause after the first RL step, switch to the fork-only backward, resume to the end.
+  await page.waitForFunction(() => Number(document.getElementById('chart-rl-loss')?.dataset.points ?? 0) >= 1 || document.body.dataset.state === 'failed', null, { timeout: 120_000, polling: 100 });
+  await page.click('#pause');
+  await waitState(page, ['paused'], 120_000);
+  const pausedAt = await points(page, 'rl-loss');
+  assert.ok(pausedAt >= 1 && pausedAt < 4, `paused after step ${pausedAt}`);
+  assert.is(await page.textContent('#start'), 'Resume');
+  assert.ok(await page.isDisabled('#n_layer') && await page.isEnabled('#rho'), 'model fixed, RL settings open while paused');
+  await page.selectOption('#backward', 'forkOnly');
   await page.click('#start');
   await waitState(page, ['done'], 120_000);
+  assert.is(await points(page, 'rl-loss'), 4, 'RL went on to step 4');
   assert.match(await page.textContent('#progress-label') ?? '', /Model: checkpoint/);
   assert.is(await points(page, 'sft-loss'), 0, 'no SFT ran');
   assert.ok(await page.locator('#rollouts .rollout').count() > 0, 'rollouts shown');
