@@ -106,7 +106,7 @@ const ODD = new Set(encode('13579'));
 const oddFirst: RewardFn = (_p, ids) => ({ reward: ODD.has(ids[0]) ? 1 : 0, correct: ODD.has(ids[0]) });
 
 const rlLoop: Loop = async (model, log, ctl) => {
-  const trainer = new RlTrainer(model, RL, oddFirst); // resets the optimizer: restore after it
+  const trainer = new RlTrainer(model, RL, oddFirst);
   try {
     if (ctl.resume) {
       model.opt.loadState(ctl.resume.opt);

@@ -132,10 +132,7 @@ export class RlTrainer {
   private L: number;
   private step = 0;
 
-  /** RL starts a fresh AdamW on the model (zero moments), whatever optimized it before, so a run
-   * that trained its SFT base in this process matches one that loaded it from a checkpoint. */
   constructor(private model: GPT, readonly o: RlOptions, private reward: RewardFn = verifierReward) {
-    model.opt.reset();
     this.L = Math.min(model.cfg.contextLength, maxLengths(o.task).sequence + 2);
     this.decoder = new Decoder(model, o.numPrompts * o.numGenerations, this.L);
     this.next = sampler(o.task, { seed: o.seed + 1000, split: 'train' });

@@ -58,7 +58,7 @@ if (control.resume) {
   runDir = opts.out ?? join('runs', `${opts.stage}-${opts.task.task}-${stamp}`);
   if (existsSync(join(runDir, 'metrics.jsonl'))) reject(`--output_dir ${runDir} already holds a run; continue it with --resume ${runDir}, or choose another folder`);
 }
-if (opts.checkpoint && !existsSync(opts.checkpoint)) reject(`--checkpoint ${opts.checkpoint} does not exist; pass a folder written by train/run.ts`);
+if (!control.resume && opts.checkpoint && !existsSync(opts.checkpoint)) reject(`--checkpoint ${opts.checkpoint} does not exist; pass a folder written by train/run.ts`);
 
 const gpu = await getGpu();
 const rt = new Runtime(gpu);
@@ -200,7 +200,9 @@ interface RlRun extends Record<string, unknown> {
 async function rlStage(model: GPT): Promise<Record<string, unknown>> {
   stage = 'rl';
   const ro = opts.rl;
-  const trainer = new RlTrainer(model, ro); // a fresh AdamW for RL
+  // RL starts a fresh AdamW (zero moments): a base trained here then matches one loaded from the cache
+  model.opt.reset();
+  const trainer = new RlTrainer(model, ro);
   injectFaults(model, 'rl');
   const passProblems = generate(opts.task, { seed: opts.seed + 1, split: 'heldout', count: opts.rl.evalProblems, unique: true }).slice(0, opts.passK.problems);
   const passAtK = () => passAtKCurve(model, opts.task, passProblems, opts.passK.samples, PASS_KS, { temperature: opts.passK.temperature, seed: opts.seed + 7 });
@@ -279,9 +281,12 @@ async function rlStage(model: GPT): Promise<Record<string, unknown>> {
 
 // ---------------------------------------------------------------- the run
 
+let failing = false;
 /** A run that cannot go on: non-finite steps or a lost device get one clear line naming the last
  * checkpoint and exit 2; anything else is a bug and keeps its stack. */
 async function fail(e: unknown): Promise<never> {
+  if (failing) return new Promise<never>(() => {}); // one report, though a lost device fails several pending calls
+  failing = true;
   // let a pending device-lost notice arrive: after a loss the failing call may reject first
   await Promise.race([gpu.device.lost, new Promise((r) => setTimeout(r, 200))]);
   const last = ckpt.last ? `the last checkpoint, ${ckpt.last}, is intact` : 'no checkpoint had been saved';
