@@ -41,7 +41,7 @@ const armList = (v: string) => {
 const cli = new Command('scripts/experiment.ts')
   .description('The forking-token experiment: seven RL arms × seeds from one SFT base on the default task → <out>/ (report.html, summary.md, runs/*.jsonl).')
   .option('--quick', 'the whole pipeline in miniature: tiny SFT base, 2 seeds, 3 steps, few samples (≤ 3 min)')
-  .option('--out <dir>', 'output folder (default report/, or report-quick/ with --quick)')
+  .option('--out <dir>', 'output folder (default report/, or runs/experiment-quick/ with --quick)')
   .option('--cache_dir <dir>', 'where SFT warm starts are cached (shared with train/run.ts)')
   .option('--sft_steps <n>', 'SFT steps of the base (default: the default SFT\'s; another count is another cached base)', integer('--sft_steps', 1))
   .option('--arms <letters>', `arms to run, from ${ARM_IDS.join('')}`, armList)
@@ -148,6 +148,10 @@ try {
       onProgress: (seconds, status) => {
         total.done += seconds;
         bar.update(Math.min(Math.round(total.done), bar.getTotal()), { status });
+      },
+      // Without a terminal the bar is silent: a line per finished job instead.
+      onJobDone: (name, i, n) => {
+        if (!process.stdout.isTTY) console.log(`finished ${name} (${i} of ${n}); ${fmtMin(total.done)} of ${fmtMin(total.planned)} planned work done`);
       },
       shouldStop: () => stop,
     });

@@ -45,6 +45,8 @@ export interface GridHooks {
   onPlan?(plan: PlanLine[], c: Calibration, done: Job[]): boolean;
   /** planned seconds of work done since the last call, and what runs now */
   onProgress?(seconds: number, status: string): void;
+  /** a job's file was written (`index` of `count` jobs this run) */
+  onJobDone?(name: string, index: number, count: number): void;
   shouldStop?(): boolean;
 }
 
@@ -56,6 +58,11 @@ export async function runGrid(rt: Runtime, g: GridOptions, meta: Pick<GridMeta, 
   if (!pending.length) return { summary: writeReport(g.out), plan: [], ran: [], seconds: 0, setupSeconds: 0 };
   const t0 = performance.now();
   const ws = await warmStart(rt, g.model, g.sft, { cacheRoot: g.cacheRoot, hooks: hooks.sft, onTrainStart: hooks.sft?.onTrainStart, adapter: meta.adapter });
+  if (ws.trained?.stopped) {
+    ws.model.destroy();
+    hooks.log(`SFT base: stopped after ${ws.trained.steps} of ${g.sft.steps} steps; nothing cached, no job run`);
+    return { summary: null, plan: [], ran: [], seconds: 0, setupSeconds: (performance.now() - t0) / 1000 };
+  }
   hooks.log(ws.reused
     ? `SFT base: reused ${ws.cacheDir} (held-out greedy accuracy at the end of SFT ${(ws.heldoutAccuracy * 100).toFixed(1)}%)`
     : `SFT base: trained ${ws.trained!.steps} steps in ${ws.trained!.seconds.toFixed(0)} s, cached in ${ws.cacheDir} (held-out greedy accuracy ${(ws.heldoutAccuracy * 100).toFixed(1)}%)`);
@@ -88,6 +95,7 @@ export async function runGrid(rt: Runtime, g: GridOptions, meta: Pick<GridMeta, 
     const records = job.kind === 'base' ? await runBaseJob(ctx, job) : await runArmJob(ctx, job);
     writeJob(g.out, records);
     ran.push(job.name);
+    hooks.onJobDone?.(job.name, ran.length, plan.length);
     writeReport(g.out); // after every job, so an interrupted grid still has a report of what finished
   }
   return { summary: writeReport(g.out), plan, ran, seconds: (performance.now() - t1) / 1000, setupSeconds };

@@ -63,7 +63,7 @@ export function fullGrid(): GridOptions {
 export function quickGrid(): GridOptions {
   const g = fullGrid();
   return {
-    ...g, quick: true, out: 'report-quick',
+    ...g, quick: true, out: 'runs/experiment-quick',
     sft: { ...DEFAULT_SFT, steps: 60, warmupSteps: 10, evalEvery: 0, evalProblems: 64 },
     rl: { ...DEFAULT_RL, numPrompts: 8, numGenerations: 8, warmupSteps: 1 },
     seeds: 2, steps: 3, evalEvery: 2, problems: 16, curveSamples: 2, finalSamples: 4, passKSamples: 16,

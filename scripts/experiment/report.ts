@@ -55,22 +55,23 @@ export function renderSummaryMd(s: Summary, meta: GridMeta | null): string {
   if (dec) parts.push('## Decoding study (dual temperature)', '', `On ${dec.source}.`, '', markdownTable(dec), '');
   const ent = entropyTable(s);
   if (ent.rows.length) {
-    parts.push('## Entropy statistics of sampled answers', '', markdownTable(ent), '');
-    for (const r of [s.base, ...s.arms.map((a) => [...s.jobs.values()].find((j) => j.job.arm === a.id && j.entropy))]) {
-      if (!r?.entropy) continue;
-      const name = r.job.arm ? `(${r.job.arm}) ${r.job.armLabel}, seed ${r.job.seed}` : 'SFT base';
-      parts.push(`- ${followSentence(name, r.entropy)}`);
-    }
-    parts.push('', '### Most frequent forking tokens', '');
-    for (const r of [s.base, ...[...s.jobs.values()].filter((j) => j.job.arm && j.entropy)]) {
-      if (!r?.entropy) continue;
-      const name = r.job.arm ? `(${r.job.arm}) seed ${r.job.seed}` : 'SFT base';
-      const toks = r.entropy.topForking.map((t) => `\`${t.token}\` ${pct(t.share)} (e.g. \`${t.contexts[0] ?? ''}\`)`).join('; ');
-      parts.push(`- ${name}: ${toks || 'no token reached the threshold'}`);
-    }
-    parts.push('');
+    parts.push('## Entropy statistics of sampled answers', '', markdownTable(ent), '', ...entropyLines(s).follow.map((l) => `- ${l}`));
+    parts.push('', '### Most frequent forking tokens', '', ...entropyLines(s).forking.map((l) => `- ${l}`), '');
   }
   return parts.join('\n');
+}
+
+/** Per model with entropy statistics: the follow-run sentence and its most frequent forking tokens. */
+function entropyLines(s: Summary): { follow: string[]; forking: string[] } {
+  const models = [s.base, ...s.arms.map((a) => [...s.jobs.values()].find((j) => j.job.arm === a.id && j.entropy))].filter((r) => r?.entropy);
+  const name = (r: NonNullable<typeof models[number]>) => (r.job.arm ? `(${r.job.arm}) ${r.job.armLabel}, seed ${r.job.seed}` : 'SFT base');
+  return {
+    follow: models.map((r) => followSentence(name(r!), r!.entropy!)),
+    forking: models.map((r) => {
+      const toks = r!.entropy!.topForking.map((t) => `\`${t.token}\` ${pct(t.share)} (e.g. ${t.contexts.map((c) => `\`${c}\``).join(', ')})`).join('; ');
+      return `${name(r!)}: ${toks || 'no token reached the forking threshold'}`;
+    }),
+  };
 }
 
 // ---- report.html ----
@@ -177,7 +178,7 @@ export function renderPage(s: Summary, meta: GridMeta | null): string {
     `<h2>Charts</h2>${specs.map((c) => `<figure><h3>${esc(c.title)}</h3><div class="chart" id="chart-${c.id}"></div><figcaption>${esc(c.caption)}</figcaption></figure>`).join('')}`,
     `<h2>Compute per phase</h2>${htmlTable(phaseTable(s))}`,
     dec ? `<h2>Decoding study</h2><p>On ${esc(dec.source)}.</p>${htmlTable(dec)}` : '',
-    ent.rows.length ? `<h2>Entropy statistics</h2>${htmlTable(ent)}` : '',
+    ent.rows.length ? `<h2>Entropy statistics</h2>${htmlTable(ent)}${li(entropyLines(s).follow)}<h3>Most frequent forking tokens</h3>${li(entropyLines(s).forking)}` : '',
   ].join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

@@ -112,7 +112,8 @@ export function entropyStats(
   o: { threshold: number; low: number; topTokens: number; contexts: number; bootstrapReps: number; seed: number },
 ): EntropyStats {
   const all: number[] = [];
-  const forks = new Map<string, { count: number; contexts: string[] }>();
+  // Example contexts come from different problems, so they show where a token forks, not one problem's answers.
+  const forks = new Map<string, { count: number; contexts: string[]; from: Set<number> }>();
   // Per problem: [forking with a successor, of those followed by low, other with a successor, followed by low]
   const perProblem = new Map<number, number[]>();
   const runs = { fork: [0, 0], other: [0, 0] }; // [sum of run lengths, count]
@@ -125,10 +126,12 @@ export function entropyStats(
       const forking = H[i] >= o.threshold;
       if (forking) {
         const t = tokenText(ids[i]);
-        const f = forks.get(t) ?? { count: 0, contexts: [] };
+        const f = forks.get(t) ?? { count: 0, contexts: [], from: new Set<number>() };
         f.count++;
-        const ctx = `${a.prompt}${ids.slice(0, i).map(tokenText).join('')}[${t}]`;
-        if (f.contexts.length < o.contexts && !f.contexts.includes(ctx)) f.contexts.push(ctx);
+        if (f.contexts.length < o.contexts && !f.from.has(a.problem)) {
+          f.contexts.push(`${a.prompt}${ids.slice(0, i).map(tokenText).join('')}[${t}]`);
+          f.from.add(a.problem);
+        }
         forks.set(t, f);
       }
       if (i + 1 < H.length) {
