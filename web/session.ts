@@ -146,6 +146,9 @@ export class Session {
     // new trainer for the remaining steps, on the same model and optimizer state.
     const key = JSON.stringify(s.rl);
     if (!this.trainer || key !== this.trainerKey) {
+      // RL starts with a fresh AdamW, as train/run.ts does (an SFT base trained here then matches
+      // one loaded from a checkpoint); a later trainer keeps the moments RL built up.
+      if (!this.trainer) model.opt.reset();
       this.trainer?.destroy();
       this.stepOffset = done;
       this.trainer = new RlTrainer(model, { ...s.rl, maxSteps: s.rl.maxSteps - done });
