@@ -107,6 +107,7 @@ export function buildCli(): Command {
     .option('--sft_batch_size <n>', 'sequences per supervised step', int('--sft_batch_size', 1), d.batchSize)
     .option('--sft_learning_rate <x>', 'peak supervised learning rate', positive('--sft_learning_rate'), d.learningRate)
     .option('--warmup_steps <n>', 'linear warm-up steps', int('--warmup_steps', 0), d.warmupSteps)
+    .option('--label_noise <x>', 'share of SFT demonstrations with one wrong character (a noisy teacher; 0 = clean)', unit('--label_noise', 'closed'), d.labelNoise ?? 0)
     .option('--eval_every <n>', 'held-out greedy accuracy every n steps (0: at the end only)', int('--eval_every', 0), d.evalEvery)
     .option('--eval_problems <n>', 'held-out problems', int('--eval_problems', 1), d.evalProblems)
     // RL (names as in TRL's GRPOConfig where it has one)
@@ -207,7 +208,7 @@ function optionsFrom(o: Record<string, any>): RunOptions {
     passK: { samples: o.pass_k_samples, problems: o.pass_k_problems, temperature: o.temperature },
     task,
     model,
-    sft: { task, steps: o.sft_steps, batchSize: o.sft_batch_size, learningRate: o.sft_learning_rate, warmupSteps: o.warmup_steps, seed: o.seed, evalEvery: o.eval_every, evalProblems: o.eval_problems },
+    sft: { task, steps: o.sft_steps, batchSize: o.sft_batch_size, learningRate: o.sft_learning_rate, warmupSteps: o.warmup_steps, seed: o.seed, evalEvery: o.eval_every, evalProblems: o.eval_problems, labelNoise: o.label_noise },
     seed: o.seed,
     out: o.output_dir ?? null,
     cacheDir: o.cache_dir,

@@ -4,7 +4,7 @@ import { crossEntropy } from '../kernels/loss.js';
 import type { Tensor } from '../kernels/runtime.js';
 import type { GPT } from '../model/gpt.js';
 import { generate, sampler, type TaskConfig } from '../verify/index.js';
-import { sftBatch, sftPositions } from './data.js';
+import { noisyTeacher, sftBatch, sftPositions } from './data.js';
 import { greedyAccuracy } from './evaluate.js';
 import { NonFiniteGuard, type Resume, type StepCheckpoint } from './loop.js';
 import { learningRate } from './schedule.js';
@@ -19,6 +19,8 @@ export interface SftOptions {
   /** Greedy held-out accuracy every this many steps (0: only at the end) on evalProblems problems. */
   evalEvery: number;
   evalProblems: number;
+  /** Share of demonstrations with one wrong character (a noisy teacher, see noisyTeacher); 0 = clean. */
+  labelNoise?: number;
 }
 
 export interface SftStepMetrics {
@@ -66,7 +68,7 @@ export async function trainSft(model: GPT, o: SftOptions, hooks: SftHooks = {}, 
     for (let step = done + 1; step <= o.steps; step++) {
       if (hooks.shouldStop?.()) break;
       const t0 = performance.now();
-      const batch = sftBatch(Array.from({ length: B }, next), T);
+      const batch = sftBatch(Array.from({ length: B }, () => noisyTeacher(next(), o.labelNoise ?? 0, o.seed)), T);
       rt.write(model.tokensFor(B, T), batch.tokens);
       rt.write(targets, batch.targets);
       rt.write(weights, batch.weights);
