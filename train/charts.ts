@@ -177,6 +177,16 @@ export function rlLossChart(run: RunData): Chart {
   };
 }
 
+export function gradCosineChart(run: RunData): Chart {
+  const c: Chart = { id: 'grad-cosine', title: 'Fork-only gradient: cosine to the exact gradient', caption: 'Each RL step, the fork-only backward\'s gradient (all parameters) against the exact sparse backward\'s on the same loss and batch; 1 = same direction.' };
+  const pts = run.rlSteps.filter((r) => r.gradCosine !== null && r.gradCosine !== undefined).map((r): [number, number] => [r.step, r.gradCosine as number]);
+  if (!pts.length) return { ...c, caption: '', note: 'Not measured in this run (it needs --sparse_backward forkOnly --log_grad_cosine: one extra backward per step).' };
+  return {
+    ...c, data: align([pts]),
+    opts: { width: W, height: H, scales: xLinear, series: [{ label: 'RL step' }, line('cosine', COLORS.reward, { width: 1.5 })], axes: [stepAxis('RL step'), axis('cosine')] },
+  };
+}
+
 export function entropyHistogramChart(run: RunData): Chart {
   const c: Chart = { id: 'entropy-histogram', title: 'Token entropy of the last rollout batch', caption: '' };
   const last = [...run.rlSteps].reverse().find((r) => r.entropyHistogram && r.entropyHistogram.counts.length);
@@ -307,7 +317,7 @@ export function fitOnResize(plots: () => Iterable<[uPlot, HTMLElement]>): void {
 export const SECTIONS: { title: string; charts: ((run: RunData) => Chart)[] }[] = [
   { title: 'Reward and held-out accuracy', charts: [rlRewardChart, sftAccuracyChart] },
   { title: 'Loss per step', charts: [sftLossChart, rlLossChart] },
-  { title: 'Forking tokens', charts: [entropyHistogramChart] },
+  { title: 'Forking tokens', charts: [entropyHistogramChart, gradCosineChart] },
   { title: 'Compute', charts: [flopsChart, gpuTimeChart] },
   { title: 'pass@k', charts: [passAtKChart] },
 ];
