@@ -58,6 +58,7 @@ const CASES: { args: string[]; error: RegExp; own?: false }[] = [
   { args: ['--top_entropy_quantile', '0'], error: /--top_entropy_quantile must be in \(0, 1\], got "0"/ },
   { args: ['--top_entropy_quantile', '1.5'], error: /--top_entropy_quantile must be in \(0, 1\], got "1\.5"/ },
   { args: ['--top_entropy_quantile', '-0.2'], error: /--top_entropy_quantile must be in \(0, 1\], got "-0\.2"/ },
+  { args: ['--label_noise', '1.5'], error: /--label_noise must be in \[0, 1\], got "1\.5"/ },
   { args: ['--epsilon', '2'], error: /--epsilon must be in \[0, 1\], got "2"/ },
   { args: ['--digits', '500'], error: /digits must be an integer in 1\.\.200, got 500/ },
   { args: ['--n_head', '5'], error: /--d_model 64 is not divisible by --n_head 5; choose --n_head among 1, 2, 4, 8, 16, 32, 64 or make --d_model a multiple of 5/ },
