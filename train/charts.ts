@@ -159,32 +159,31 @@ export function sftAccuracyChart(run: RunData): Chart {
   };
 }
 
+/** One line over SFT or RL steps, or a note when there are no points. */
+function stepLineChart(c: Chart, stage: 'SFT' | 'RL', pts: [number, number][], label: string, color: string, yLabel: string, note: string): Chart {
+  if (!pts.length) return { ...c, caption: '', note };
+  return {
+    ...c, data: align([pts]),
+    opts: { width: W, height: H, scales: xLinear, series: [{ label: `${stage} step` }, line(label, color, { width: 1.5 })], axes: [stepAxis(`${stage} step`), axis(yLabel)] },
+  };
+}
+
 export function sftLossChart(run: RunData): Chart {
   const c: Chart = { id: 'sft-loss', title: 'SFT loss', caption: 'Cross-entropy of the answer tokens (nats per token) at each supervised step.' };
-  if (!run.sftSteps.length) return { ...c, caption: '', note: 'No SFT step records (the SFT base was loaded, not trained, in this run).' };
-  return {
-    ...c, data: align([run.sftSteps.map((r) => [r.step, r.loss])]),
-    opts: { width: W, height: H, scales: xLinear, series: [{ label: 'SFT step' }, line('loss', COLORS.sft, { width: 1.5 })], axes: [stepAxis('SFT step'), axis('loss (nats/token)')] },
-  };
+  return stepLineChart(c, 'SFT', run.sftSteps.map((r) => [r.step, r.loss]), 'loss', COLORS.sft, 'loss (nats/token)',
+    'No SFT step records (the SFT base was loaded, not trained, in this run).');
 }
 
 export function rlLossChart(run: RunData): Chart {
   const c: Chart = { id: 'rl-loss', title: 'RL loss', caption: 'Clipped policy-gradient loss of each RL step (its scale depends on the normalisation; the gradient, not the value, is what trains).' };
-  if (!run.rlSteps.length) return { ...c, caption: '', note: 'No RL step records (an SFT-only run).' };
-  return {
-    ...c, data: align([run.rlSteps.map((r) => [r.step, r.loss])]),
-    opts: { width: W, height: H, scales: xLinear, series: [{ label: 'RL step' }, line('policy-gradient loss', COLORS.reward, { width: 1.5 })], axes: [stepAxis('RL step'), axis('loss')] },
-  };
+  return stepLineChart(c, 'RL', run.rlSteps.map((r) => [r.step, r.loss]), 'policy-gradient loss', COLORS.reward, 'loss', 'No RL step records (an SFT-only run).');
 }
 
 export function gradCosineChart(run: RunData): Chart {
   const c: Chart = { id: 'grad-cosine', title: 'Fork-only gradient: cosine to the exact gradient', caption: 'Each RL step, the fork-only backward\'s gradient (all parameters) against the exact sparse backward\'s on the same loss and batch; 1 = same direction.' };
-  const pts = run.rlSteps.filter((r) => r.gradCosine !== null && r.gradCosine !== undefined).map((r): [number, number] => [r.step, r.gradCosine as number]);
-  if (!pts.length) return { ...c, caption: '', note: 'Not measured in this run (it needs --sparse_backward forkOnly --log_grad_cosine: one extra backward per step).' };
-  return {
-    ...c, data: align([pts]),
-    opts: { width: W, height: H, scales: xLinear, series: [{ label: 'RL step' }, line('cosine', COLORS.reward, { width: 1.5 })], axes: [stepAxis('RL step'), axis('cosine')] },
-  };
+  const pts = run.rlSteps.flatMap((r): [number, number][] => (r.gradCosine == null ? [] : [[r.step, r.gradCosine]]));
+  return stepLineChart(c, 'RL', pts, 'cosine', COLORS.reward, 'cosine',
+    'Not measured in this run (it needs --sparse_backward forkOnly --log_grad_cosine: one extra backward per step).');
 }
 
 export function entropyHistogramChart(run: RunData): Chart {
