@@ -1,12 +1,9 @@
 // Launchers for row-restricted elementwise ops (see gather.wgsl.ts).
 
 import type { Runtime, Tensor } from './runtime.js';
-import { assertDisjoint, assertDtype, assertSize } from './elementwise.js';
+import { assertDisjoint, assertDtype, assertSize, GELU_GRAD_FLOPS } from './elementwise.js';
 import { groupsStrided, widthFor } from './elementwise.wgsl.js';
 import { geluBackwardRowsWGSL } from './gather.wgsl.js';
-
-/** FLOPs per element of GELU's gradient times dy: the count elementwise.ts's geluBackward uses. */
-export const GELU_GRAD_FLOPS = 19;
 
 /**
  * In place over the listed rows of d [N, F]: d[r] = d[r]·gelu′(x[r]) for each r in `rows` (u32 [k],

@@ -22,6 +22,7 @@
 // where p = Σ_{r∈R} (t_r + 1) are the causal pairs of the selected query rows (expected
 // k·(T+1)/2 when unknown, which is what attentionRows counts for a list built on the GPU).
 
+import { GELU_GRAD_FLOPS } from '../kernels/elementwise.js';
 import { rowAttentionFlops } from '../kernels/rowattn.js';
 import type { GPTConfig } from './config.js';
 import type { BackwardMode } from './gpt.js';
@@ -40,7 +41,7 @@ export function backwardFlopTerms(cfg: GPTConfig, B: number, T: number, k: numbe
   const head = (n: number) => 4 * n * V * C;
   const ln = (n: number, acc: number) => (10 + acc) * n * C + 5 * n * C;
   const linear = (n: number, i: number, o: number) => 4 * n * i * o + n * o;
-  const gelu = (n: number) => 19 * n * F;
+  const gelu = (n: number) => GELU_GRAD_FLOPS * n * F;
   const attn = (q: number, pr: number) => 2 * C * q + 8 * C * pr;
   const forkAttn = (n: number, pr: number) => rowAttentionFlops(C, N, n, pr);
   const embed = (n: number) => 2 * n * C;

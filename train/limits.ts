@@ -3,8 +3,9 @@
 // its size and the limit, instead of minutes into the run.
 import { savedShape } from '../kernels/attention.js';
 import { paramLayout, type GPTConfig } from '../model/config.js';
-import { maxLengths, type TaskConfig } from '../verify/index.js';
+import type { TaskConfig } from '../verify/index.js';
 import { sftPositions } from './data.js';
+import { GREEDY_BATCH, PASS_K_BATCH, rolloutLength } from './evaluate.js';
 
 export interface PlannedBuffer {
   what: string;
@@ -42,19 +43,19 @@ export interface RunSizes {
 
 /** Every phase's biggest buffers for a run (batch sizes as train/sft.ts, rl.ts and evaluate.ts use them). */
 export function runBuffers(cfg: GPTConfig, r: RunSizes): PlannedBuffer[] {
-  const decodeLength = Math.min(cfg.contextLength, maxLengths(r.task).sequence + 2);
+  const decodeLength = rolloutLength(cfg, r.task);
   const plan: PlannedBuffer[] = [{ what: 'parameters', shape: [paramLayout(cfg).size] }];
   if (r.sft) {
     plan.push(...trainingBuffers(cfg, r.sft.batchSize, sftPositions(r.task), 'SFT'));
-    plan.push(...decodeBuffers(cfg, Math.min(256, r.sft.evalProblems), decodeLength, 'held-out evaluation'));
+    plan.push(...decodeBuffers(cfg, Math.min(GREEDY_BATCH, r.sft.evalProblems), decodeLength, 'held-out evaluation'));
   }
   if (r.rl) {
     const B = r.rl.numPrompts * r.rl.numGenerations;
     plan.push(...decodeBuffers(cfg, B, decodeLength, 'RL rollout'));
     plan.push(...trainingBuffers(cfg, B, decodeLength - 1, 'RL'));
-    plan.push(...decodeBuffers(cfg, Math.min(256, r.rl.evalProblems), decodeLength, 'held-out evaluation'));
+    plan.push(...decodeBuffers(cfg, Math.min(GREEDY_BATCH, r.rl.evalProblems), decodeLength, 'held-out evaluation'));
   }
-  if (r.passK) plan.push(...decodeBuffers(cfg, Math.min(512, r.passK.samples * r.passK.problems), decodeLength, 'pass@k'));
+  if (r.passK) plan.push(...decodeBuffers(cfg, Math.min(PASS_K_BATCH, r.passK.samples * r.passK.problems), decodeLength, 'pass@k'));
   return plan;
 }
 

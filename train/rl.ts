@@ -11,8 +11,8 @@ import type { Runtime, Tensor } from '../kernels/runtime.js';
 import { selectRows, selectedCount, type SelectMode } from '../kernels/select.js';
 import { Decoder } from '../model/generate.js';
 import type { BackwardMode, GPT } from '../model/gpt.js';
-import { EOS, PAD, TOKENS, encodeExample, generate, maxLengths, sampler, verifyTokens, type Problem, type Sampler, type TaskConfig } from '../verify/index.js';
-import { greedyAccuracy } from './evaluate.js';
+import { EOS, PAD, TOKENS, encodeExample, generate, sampler, verifyTokens, type Problem, type Sampler, type TaskConfig } from '../verify/index.js';
+import { answerEnd, greedyAccuracy, rolloutLength } from './evaluate.js';
 import { NonFiniteGuard, type Resume, type StepCheckpoint } from './loop.js';
 import { groupAdvantages } from './metrics.js';
 import { learningRate } from './schedule.js';
@@ -128,12 +128,13 @@ const verifierReward: RewardFn = (problem, ids) => {
 export class RlTrainer {
   private decoder: Decoder;
   private next: Sampler;
-  private heldout: Problem[];
+  /** the held-out problems of greedy evaluations (and the first of them for pass@k) */
+  readonly heldout: Problem[];
   private L: number;
   private step = 0;
 
   constructor(private model: GPT, readonly o: RlOptions, private reward: RewardFn = verifierReward) {
-    this.L = Math.min(model.cfg.contextLength, maxLengths(o.task).sequence + 2);
+    this.L = rolloutLength(model.cfg, o.task);
     this.decoder = new Decoder(model, o.numPrompts * o.numGenerations, this.L);
     this.next = sampler(o.task, { seed: o.seed + 1000, split: 'train' });
     this.heldout = generate(o.task, { seed: o.seed + 1, split: 'heldout', count: o.evalProblems, unique: true });
@@ -174,9 +175,7 @@ export class RlTrainer {
     const rewards: number[] = [], correct: boolean[] = [], end: number[] = [];
     prompts.forEach((_, b) => {
       const row = gen.tokens.subarray(b * L, (b + 1) * L);
-      let e = gen.promptLength[b];
-      while (e < L && row[e] !== EOS && row[e] !== PAD) e++;
-      const stop = Math.min(L, e + 1); // include the EOS the model chose (if any): it is an action too
+      const stop = Math.min(L, answerEnd(row, gen.promptLength[b], L) + 1); // include the EOS the model chose (if any): it is an action too
       end.push(stop);
       const v = this.reward(problems[Math.floor(b / G)], Array.from(row.subarray(gen.promptLength[b], stop)));
       rewards.push(v.reward);
@@ -289,11 +288,12 @@ export class RlTrainer {
     model.step(learningRate(step, o.maxSteps, o.learningRate, o.warmupSteps, 1), step, { x: stats, stride: 4 });
     rt.phase = 'default';
     await rt.sync();
+    rowSet.index.buffer.destroy(); // made per step by attentionRows; the step's work has completed
     rt.setProfiling(false);
     const gradNorm = await model.opt.readNorm();
 
     // ---- metrics
-    const st = (await rt.readF32(stats)).slice(0, 4 * k);
+    const st = await rt.readF32(stats);
     const ent = await rt.readF32(buf.entropy);
     const mask = await rt.readF32(buf.mask);
     const phases = rt.phaseStats();

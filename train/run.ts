@@ -11,9 +11,10 @@ import type { Checkpoint } from '../model/checkpoint.js';
 import { paramCount } from '../model/config.js';
 import { predictBackwardFlops } from '../model/flops.js';
 import { GPT } from '../model/gpt.js';
-import { generate, maxLengths } from '../verify/index.js';
+import { maxLengths } from '../verify/index.js';
 import { parseCommandLine, type RunControl, type RunOptions, type Stage } from './cli.js';
-import { greedyAccuracy, passAtKCurve } from './evaluate.js';
+import { passAtKCurve } from './evaluate.js';
+import { passKs } from './metrics.js';
 import { loadCheckpoint, saveCheckpoint, writeFileAtomic, type TrainingCheckpoint } from './files.js';
 import { checkBufferLimits, runBuffers } from './limits.js';
 import { NonFiniteError, type StepCheckpoint } from './loop.js';
@@ -22,7 +23,7 @@ import { Checkpointer, openResume, readRunSettings, rewindMetrics } from './resu
 import { PHASES, RlTrainer } from './rl.js';
 import { warmStart } from './warmstart.js';
 
-const PASS_KS = [1, 2, 4, 8, 16, 32, 64];
+const PASS_KS = passKs(64); // the curve the report plots; --pass_k_samples must be ≥ 64
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
 /** Bad input: one line naming the problem and the fix, exit 1, nothing written. */
@@ -204,7 +205,7 @@ async function rlStage(model: GPT): Promise<Record<string, unknown>> {
   model.opt.reset();
   const trainer = new RlTrainer(model, ro);
   injectFaults(model, 'rl');
-  const passProblems = generate(opts.task, { seed: opts.seed + 1, split: 'heldout', count: opts.rl.evalProblems, unique: true }).slice(0, opts.passK.problems);
+  const passProblems = trainer.heldout.slice(0, opts.passK.problems);
   const passAtK = () => passAtKCurve(model, opts.task, passProblems, opts.passK.samples, PASS_KS, { temperature: opts.passK.temperature, seed: opts.seed + 7 });
   console.log(`RL: ${ro.maxSteps} steps × ${ro.numPrompts} prompts × ${ro.numGenerations} samples, ρ = ${ro.topEntropyQuantile} (${ro.selection}), ${ro.backward} backward`);
   let run: RlRun;
@@ -213,8 +214,7 @@ async function rlStage(model: GPT): Promise<Record<string, unknown>> {
     trainer.restore({ step: resumed.state.step, data: resumed.state.data });
     run = resumed.state.run as RlRun;
   } else {
-    const heldoutProblems = generate(opts.task, { seed: opts.seed + 1, split: 'heldout', count: opts.rl.evalProblems, unique: true });
-    const baseAcc = await greedyAccuracy(model, opts.task, heldoutProblems, 256);
+    const baseAcc = await trainer.evaluate();
     const basePass = await passAtK();
     log({ stage: 'sft-base-eval', step: 0, greedyAccuracy: baseAcc, passAtK: basePass, samples: opts.passK.samples, problems: passProblems.length });
     run = { baseGreedyAccuracy: baseAcc, basePassAtK: basePass, totals: {}, denseBackwardFlops: 0, seconds: 0 };
