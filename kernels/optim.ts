@@ -232,7 +232,7 @@ export class AdamW {
 
   /** The moments and the skipped-step count, for checkpoints (reads back). */
   async readState(): Promise<AdamWState> {
-    return { m: await this.rt.readF32(this.m), v: await this.rt.readF32(this.v), skipped: (await this.rt.read(this.skipped))[0] };
+    return { m: await this.rt.readF32(this.m), v: await this.rt.readF32(this.v), skipped: await this.readSkipped() };
   }
 
   /** Restores what readState returned (e.g. from a checkpoint), so the next step continues exactly. */
@@ -249,7 +249,8 @@ export class AdamW {
     for (const t of [this.m, this.v, this.skipped]) this.rt.zero(t);
   }
 
-  /** The pre-clip gradient norm of the last step (+inf if it was skipped). Reads back: for logging only. */
+  /** The pre-clip gradient norm of the last step (+inf if it was skipped). Reads back: the training loops log it and
+   * count skipped steps from it (train/loop.ts). */
   async readNorm(): Promise<number> {
     return (await this.rt.readF32(this.norm))[0];
   }

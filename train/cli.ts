@@ -145,11 +145,6 @@ export function buildCli(): Command {
     .configureOutput({ writeErr: () => {} });
 }
 
-/** Parses argv into validated options; throws an Error whose message is the one line to print. */
-export function parseRunOptions(argv: string[]): RunOptions {
-  return parseCommandLine(argv).options;
-}
-
 /** Parses argv into the run's settings and this process's controls; throws an Error whose message
  * is the one line to print. */
 export function parseCommandLine(argv: string[]): { options: RunOptions; control: RunControl } {
