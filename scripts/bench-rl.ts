@@ -30,11 +30,13 @@ const trainer = new RlTrainer(model, { ...DEFAULT_RL, evalProblems: 1 });
 rt.resetStats();
 rt.setProfiling(true);
 const { rollout } = await trainer.collect(1);
+await rt.sync(); // the rollout's timestamp readings land at a sync
 const rolloutMs = rt.phaseStats().rollout?.ms ?? 0;
 const B = DEFAULT_RL.numPrompts * DEFAULT_RL.numGenerations, T = rollout.L - 1;
 const responseTokens = rollout.end.reduce((a, e, b) => a + e - rollout.promptLength[b], 0);
 
-const arms: [string, BackwardMode, number][] = [['full (ρ = 1)', 'dense', 1], ['exact (ρ = 0.2)', 'exact', 0.2], ['fork-only (ρ = 0.2)', 'forkOnly', 0.2]];
+const RHO = DEFAULT_RL.topEntropyQuantile;
+const arms: [string, BackwardMode, number][] = [['full (ρ = 1)', 'dense', 1], [`exact (ρ = ${RHO})`, 'exact', RHO], [`fork-only (ρ = ${RHO})`, 'forkOnly', RHO]];
 const runs = arms.map(() => ({ forward: [] as number[], backward: [] as number[], optimizer: [] as number[], flops: 0, k: 0 }));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 for (let rep = -2; rep < opts.reps; rep++) {
@@ -51,11 +53,11 @@ for (let rep = -2; rep < opts.reps; rep++) {
     runs[i].k = m.selected;
   }
 }
-const k = selectedCount(0.2, responseTokens);
+const k = selectedCount(RHO, responseTokens);
 const analytic = predictBackwardFlops(cfg, B, T, k, 'exact') / predictBackwardFlops(cfg, B, T, responseTokens, 'dense');
 const full = median(runs[0].backward);
 console.log(`adapter: ${describeAdapter(gpu.adapter)}`);
-console.log(`batch: ${B} rollouts × ${T} positions, ${responseTokens} response tokens, k = ${k} selected at ρ = 0.2; rollout ${rolloutMs.toFixed(1)} GPU ms`);
+console.log(`batch: ${B} rollouts × ${T} positions, ${responseTokens} response tokens, k = ${k} selected at ρ = ${RHO}; rollout ${rolloutMs.toFixed(1)} GPU ms`);
 console.log(formatTable(
   ['backward', 'rows', 'fwd ms', 'bwd ms', 'opt ms', 'bwd GFLOP', 'bwd time / full', 'bwd FLOP / full'],
   arms.map(([label], i) => [

@@ -13,11 +13,10 @@ import { getGpu, type Gpu } from '../kernels/device.js';
 import { tokenEntropy } from '../kernels/pgloss.js';
 import { Runtime } from '../kernels/runtime.js';
 import { GPT } from '../model/gpt.js';
+import { DEFAULT_RL } from '../train/defaults.js';
 import { loadCheckpoint } from '../train/files.js';
 import { BOS, encode, TOKENS } from '../verify/index.js';
 
-/** Default forking threshold in nats (Wang et al.'s 80th-percentile entropy on Qwen3: 0.672). */
-export const DEFAULT_THRESHOLD = 0.672;
 
 const nonNegative = (v: string) => {
   const n = Number(v);
@@ -28,7 +27,7 @@ const nonNegative = (v: string) => {
 const program = new Command('scripts/entropy.ts')
   .description('Per-token next-token entropy of a checkpoint on TEXT; marks forking tokens (entropy ≥ threshold) with *.')
   .requiredOption('--checkpoint <dir>', 'checkpoint folder (model.safetensors + config.json), e.g. runs/<run>/sft')
-  .option('--threshold <nats>', 'forking threshold in nats', nonNegative, DEFAULT_THRESHOLD)
+  .option('--threshold <nats>', 'forking threshold in nats', nonNegative, DEFAULT_RL.forkThreshold)
   .option('--json', 'print one JSON object instead of a table')
   .argument('<text>', 'text to score, in the task alphabet (digits, + - * / ( ) = , ;)')
   .exitOverride()

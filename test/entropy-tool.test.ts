@@ -10,6 +10,7 @@ import * as assert from 'uvu/assert';
 import { rowStatsRef } from '../kernels/pgloss.ref.js';
 import { initParams, paramLayout, type GPTConfig } from '../model/config.js';
 import { forward } from '../model/reference.js';
+import { DEFAULT_RL } from '../train/defaults.js';
 import { saveCheckpoint } from '../train/files.js';
 import { BOS, encode, VOCAB_SIZE } from '../verify/index.js';
 import { U32 } from './helpers.js';
@@ -42,7 +43,7 @@ t('--json: one entropy per token, in [0, ln V], equal to the float64 model withi
   const j = JSON.parse(r.out);
   assert.is(j.tokens.length, TEXT.length);
   assert.is(j.tokens.map((x: any) => x.token).join(''), TEXT);
-  assert.is(j.threshold, 0.672);
+  assert.is(j.threshold, DEFAULT_RL.forkThreshold, 'the tool marks what training calls forking');
 
   const ids = [BOS, ...encode(TEXT)], T = ids.length, V = cfg.vocabSize;
   const ref = forward(cfg, layout, params, ids, 1, T);
@@ -64,7 +65,7 @@ t('--json: one entropy per token, in [0, ln V], equal to the float64 model withi
     assert.ok(Number.isFinite(x.entropyNats) && x.entropyNats >= 0 && x.entropyNats <= Math.log(V), `token ${i}: ${x.entropyNats} outside [0, ln V]`);
     assert.ok(Math.abs(x.entropyNats - entropy) <= bound, `token ${i} '${x.token}': ${x.entropyNats} vs float64 ${entropy} ± ${bound}`);
     assert.ok(Math.abs(x.entropyBits - x.entropyNats / Math.LN2) < 1e-12, 'bits = nats / ln 2');
-    assert.is(x.forking, x.entropyNats >= 0.672);
+    assert.is(x.forking, x.entropyNats >= DEFAULT_RL.forkThreshold);
     forking += x.forking ? 1 : 0;
   });
   assert.ok(forking > 0 && forking < TEXT.length, `fixture should have both kinds of token, got ${forking} forking`);

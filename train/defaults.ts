@@ -3,7 +3,7 @@
 import type { GPTConfig } from '../model/config.js';
 import { VOCAB_SIZE } from '../verify/index.js';
 import type { SftOptions } from './sft.js';
-import type { RlOptions } from './rl.js';
+import { FORK_THRESHOLD, type RlOptions } from './rl.js';
 
 export const DEFAULT_SFT_MODEL: GPTConfig = { nLayer: 2, nHead: 4, dModel: 64, contextLength: 32, vocabSize: VOCAB_SIZE, tiedHead: true };
 
@@ -34,7 +34,7 @@ export const DEFAULT_RL: RlOptions = {
   warmupSteps: 20,
   temperature: 1,
   forkTemperature: 0,
-  forkThreshold: 0.672,
+  forkThreshold: FORK_THRESHOLD,
   epsilon: 0.2,
   epsilonHigh: 0.28,
   topEntropyQuantile: 0.2,

@@ -37,3 +37,10 @@ export function meanCI(xs: readonly number[]): { mean: number; half: number } {
   const sd = Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1));
   return { mean, half: (1.96 * sd) / Math.sqrt(n) };
 }
+
+/** The k of a pass@k curve from n samples per problem: 1, 2, 4, … ≤ n. */
+export function passKs(n: number): number[] {
+  const ks: number[] = [];
+  for (let k = 1; k <= n; k *= 2) ks.push(k);
+  return ks;
+}

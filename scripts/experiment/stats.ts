@@ -62,12 +62,6 @@ export function quantileSorted(xs: ArrayLike<number>, q: number): number {
   return i + 1 < xs.length ? xs[i] + (h - i) * (xs[i + 1] - xs[i]) : xs[i];
 }
 
-/** The k values reported for n samples per problem: powers of two up to n. */
-export function passKs(n: number): number[] {
-  const ks: number[] = [];
-  for (let k = 1; k <= n; k *= 2) ks.push(k);
-  return ks;
-}
 
 /** Per-problem unbiased pass@k from correct counts out of n (the values a problem-level CI averages). */
 export const perProblemPassAtK = (correct: readonly number[], n: number, k: number) => correct.map((c) => passAtK(n, c, k));
