@@ -58,10 +58,10 @@ export function runSettings(runDir: string): [string, string][] {
   return rows;
 }
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+export const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 /** Inline <script> text may not contain "</script"; JSON also gets "<" escaped wholesale. */
-const scriptSafe = (js: string) => js.replace(/<\/(script)/gi, '<\\/$1');
-const jsonSafe = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
+export const scriptSafe = (js: string) => js.replace(/<\/(script)/gi, '<\\/$1');
+export const jsonSafe = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
 
 /** uPlot's minified build and CSS, with the banner's URL replaced by a URL-free attribution. */
 export function uplotAssets(): { js: string; css: string } {

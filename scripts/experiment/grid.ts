@@ -89,6 +89,7 @@ export async function runGrid(rt: Runtime, g: GridOptions, meta: Pick<GridMeta, 
     progress: (kind, count, status) => hooks.onProgress?.(kind === 'samples' ? count * secPerSample : count * (calibration.stepSeconds[current!] ?? 0), status),
   };
   const ran: string[] = [];
+  let summary: ReturnType<typeof writeReport> | null = null;
   for (const { job } of plan) {
     if (hooks.shouldStop?.()) break;
     current = job.kind === 'arm' ? job.arm.id : null;
@@ -96,9 +97,9 @@ export async function runGrid(rt: Runtime, g: GridOptions, meta: Pick<GridMeta, 
     writeJob(g.out, records);
     ran.push(job.name);
     hooks.onJobDone?.(job.name, ran.length, plan.length);
-    writeReport(g.out); // after every job, so an interrupted grid still has a report of what finished
+    summary = writeReport(g.out); // after every job, so an interrupted grid still has a report of what finished
   }
-  return { summary: writeReport(g.out), plan, ran, seconds: (performance.now() - t1) / 1000, setupSeconds };
+  return { summary: summary ?? writeReport(g.out), plan, ran, seconds: (performance.now() - t1) / 1000, setupSeconds };
 }
 
 /**

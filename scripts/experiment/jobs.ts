@@ -4,13 +4,13 @@
 import type { Runtime } from '../../kernels/runtime.js';
 import type { GPTConfig } from '../../model/config.js';
 import { GPT } from '../../model/gpt.js';
-import { complete } from '../../train/evaluate.js';
-import { meanPassAtK } from '../../train/metrics.js';
-import { PHASES, RlTrainer, type Phase } from '../../train/rl.js';
+import { complete, greedyAccuracy } from '../../train/evaluate.js';
+import { meanPassAtK, passKs } from '../../train/metrics.js';
+import { PHASES, RlTrainer } from '../../train/rl.js';
 import type { Problem } from '../../verify/index.js';
 import { evalSamples, jobKey, jobRlOptions, type GridOptions, type Job } from './plan.js';
 import type { CostRecord, CurveRecord, DecodingRecord, ExperimentRecord, FinalRecord, JobRecord, StepRecord } from './records.js';
-import { entropyStats, passKs, type SampledAnswer } from './stats.js';
+import { entropyStats, type SampledAnswer } from './stats.js';
 
 /** Entropy below this (nats) counts as "low" (the 0.01). */
 export const LOW_ENTROPY = 0.01;
@@ -59,12 +59,12 @@ const passAtKList = (correct: number[], n: number) => passKs(n).map((k) => ({ k,
 async function finalEval(ctx: JobContext, model: GPT, step: number, n: number, keep: boolean, status: string): Promise<{ rec: FinalRecord; answers: SampledAnswer[] }> {
   const g = ctx.grid;
   const greedyProblems = ctx.heldout.slice(0, g.greedyProblems);
-  const greedy = await complete(model, g.rl.task, greedyProblems, { batch: Math.min(g.batch, greedyProblems.length), temperature: 0, seed: 0 });
+  const greedyAccuracyHeldout = await greedyAccuracy(model, g.rl.task, greedyProblems, g.batch);
   ctx.progress('samples', greedyProblems.length, status);
   const s = await sample(ctx, model, n, { temperature: g.rl.temperature, seed: EVAL_SEED, keep }, status);
   return {
     rec: {
-      type: 'final', step, greedyAccuracy: greedy.filter((x) => x.correct).length / greedy.length, greedyProblems: greedy.length,
+      type: 'final', step, greedyAccuracy: greedyAccuracyHeldout, greedyProblems: greedyProblems.length,
       problems: s.correct.length, samples: n, passAtK: passAtKList(s.correct, n), correct: s.correct,
     },
     answers: s.answers,

@@ -3,9 +3,9 @@
 // the README's Results section (between its markers).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pct } from '../../train/charts.js';
+import { align, pct } from '../../train/charts.js';
 import { writeFileAtomic } from '../../train/files.js';
-import { uplotAssets } from '../../train/report.js';
+import { esc, jsonSafe, scriptSafe, uplotAssets } from '../../train/report.js';
 import { arms } from './arms.js';
 import { fullGrid, type GridOptions } from './plan.js';
 import { readJobs } from './records.js';
@@ -79,14 +79,8 @@ function entropyLines(s: Summary): { follow: string[]; forking: string[] } {
 const ARM_COLORS: Record<string, string> = { base: '#7f7f7f', a: '#1f77b4', b: '#ff7f0e', c: '#2ca02c', d: '#d62728', e: '#9467bd', f: '#8c564b', g: '#e377c2' };
 
 /** uPlot options without functions (so they travel as JSON into the page). */
-interface ChartSpec { id: string; title: string; caption: string; opts: Record<string, unknown>; data: (number | null)[][] }
+interface ChartSpec { id: string; title: string; caption: string; opts: Record<string, unknown>; data: ReturnType<typeof align> }
 
-/** Sorted union of x values and each series' y on it (null where a series has no point). */
-function align(series: [number, number][][]): (number | null)[][] {
-  const xs = [...new Set(series.flatMap((s) => s.map(([x]) => x)))].sort((a, b) => a - b);
-  const at = series.map((s) => new Map(s));
-  return [xs, ...at.map((m) => xs.map((x) => m.get(x) ?? null))];
-}
 
 const lineSeries = (label: string, color: string) => ({ label, stroke: color, width: 2, spanGaps: true, points: { show: true, size: 5 } });
 
@@ -145,8 +139,6 @@ function charts(s: Summary): ChartSpec[] {
   return out;
 }
 
-const esc = (x: string) => x.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-const jsonSafe = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
 const htmlTable = (t: { head: string[]; rows: string[][] }) =>
   `<table><tr>${t.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>${t.rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('')}</table>`;
 
@@ -187,7 +179,7 @@ export function renderPage(s: Summary, meta: GridMeta | null): string {
 ${body}
 <p class="sub">Raw records: runs/*.jsonl; text: summary.md.</p>
 <script type="application/json" id="chart-data">${jsonSafe(specs)}</script>
-<script>${js.replace(/<\/(script)/gi, '<\\/$1')}</script>
+<script>${scriptSafe(js)}</script>
 <script>${BOOT}</script>
 </body></html>
 `;
