@@ -74,20 +74,23 @@ try {
   await served.close();
 }
 
-let node: { median: number; min: number; adapter: string } | null = null;
+let node: { median: number; min: number; flops: number; adapter: string } | null = null;
 if (!args['no-node']) {
   const gpu = await getGpu();
   const rt = new Runtime(gpu);
   const t = await timeTrainingStep(rt, PEER_MODEL, PEER_BATCH, PEER_POSITIONS, { reps, warmup });
-  node = { median: t.median, min: t.min, adapter: describeAdapter(gpu.adapter) };
+  node = { median: t.median, min: t.min, flops: t.flops, adapter: describeAdapter(gpu.adapter) };
   rt.destroy();
   gpu.destroy();
 }
 
 console.log(`browser: ${bench.userAgent}`);
+// each side's own FLOP count (from its dispatches), so a difference in what ran would show
+const row = (where: string, r: { adapter: string; median: number; min: number; flops: number }) =>
+  [where, r.adapter, r.median.toFixed(2), r.min.toFixed(2), (PEER_BATCH * PEER_POSITIONS / r.median * 1000).toFixed(0), (r.flops / r.median / 1e6).toFixed(2)];
 console.log(formatTable(['where', 'adapter', 'median ms', 'min ms', 'tokens/s', 'GFLOP/s'], [
-  ['Chromium', bench.adapter, bench.median.toFixed(2), bench.min.toFixed(2), (PEER_BATCH * PEER_POSITIONS / bench.median * 1000).toFixed(0), (bench.flops / bench.median / 1e6).toFixed(2)],
-  ...(node ? [['Node (Dawn)', node.adapter, node.median.toFixed(2), node.min.toFixed(2), (PEER_BATCH * PEER_POSITIONS / node.median * 1000).toFixed(0), (bench.flops / node.median / 1e6).toFixed(2)]] : []),
+  row('Chromium', bench),
+  ...(node ? [row('Node (Dawn)', node)] : []),
 ]));
 console.log(`(peer step: ${bench.params} parameters, batch ${PEER_BATCH} × ${PEER_POSITIONS}; median of ${reps} after ${warmup} warm-up steps)`);
 if (stall) console.log(`dashboard: longest main-thread stall ${stall.longest.toFixed(0)} ms over ${stall.seconds.toFixed(1)} s of SFT + RL (a 10 ms timer, ${stall.ticks} ticks)`);

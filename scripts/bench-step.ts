@@ -16,11 +16,15 @@ const T = sftPositions(DEFAULT_SFT.task);
 const def = await timeTrainingStep(rt, DEFAULT_SFT_MODEL, DEFAULT_SFT.batchSize, T);
 
 console.log(`adapter: ${describeAdapter(gpu.adapter)}`);
+const tokensPerS = (r: { median: number }, B: number, T: number) => Math.round((B * T) / r.median * 1000);
+const row = (name: string, r: typeof peer, B: number, T: number) =>
+  [name, String(r.params), `${B}×${T}`, r.median.toFixed(2), r.min.toFixed(2), String(tokensPerS(r, B, T)), (r.flops / r.median / 1e6).toFixed(2)];
+const m = PEER_MODEL, d = DEFAULT_SFT_MODEL;
 console.log(formatTable(
   ['config', 'params', 'B×T', 'median ms', 'min ms', 'tokens/s', 'GFLOP/s'],
   [
-    ['peer (2L d64 h4 T32 V16 B32)', String(peer.params), '32×32', peer.median.toFixed(2), peer.min.toFixed(2), (1024 / peer.median * 1000).toFixed(0), (peer.flops / peer.median / 1e6).toFixed(2)],
-    [`default SFT (${DEFAULT_SFT_MODEL.nLayer}L d${DEFAULT_SFT_MODEL.dModel})`, String(def.params), `${DEFAULT_SFT.batchSize}×${T}`, def.median.toFixed(2), def.min.toFixed(2), (DEFAULT_SFT.batchSize * T / def.median * 1000).toFixed(0), (def.flops / def.median / 1e6).toFixed(2)],
+    row(`peer (${m.nLayer}L d${m.dModel} h${m.nHead} T${PEER_POSITIONS} V${m.vocabSize} B${PEER_BATCH})`, peer, PEER_BATCH, PEER_POSITIONS),
+    row(`default SFT (${d.nLayer}L d${d.dModel})`, def, DEFAULT_SFT.batchSize, T),
   ],
 ));
 console.log(`\nper-kernel GPU profile of one peer step:\n${peer.profile}\n`);
@@ -29,8 +33,8 @@ console.log(JSON.stringify({
   peer_params: peer.params,
   peer_step_ms: +peer.median.toFixed(3),
   default_step_ms: +def.median.toFixed(3),
-  tokens_per_s: Math.round((DEFAULT_SFT.batchSize * T) / def.median * 1000),
-  peer_tokens_per_s: Math.round(1024 / peer.median * 1000),
+  tokens_per_s: tokensPerS(def, DEFAULT_SFT.batchSize, T),
+  peer_tokens_per_s: tokensPerS(peer, PEER_BATCH, PEER_POSITIONS),
 }));
 rt.destroy();
 gpu.destroy();

@@ -22,7 +22,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const min = (xs: number[]) => Math.min(...xs);
 
 const shapes: [string, GPTConfig, number, number][] = [
-  ['RL default: 2L d64 h4, 64×16', { nLayer: 2, dModel: 64, nHead: 4, contextLength: 16, vocabSize: 22, tiedHead: true }, 64, 16],
+  ['2L d64 h4 (the default model), 64×16', { nLayer: 2, dModel: 64, nHead: 4, contextLength: 16, vocabSize: 22, tiedHead: true }, 64, 16],
   ['4L d128 h4, 64×32', { nLayer: 4, dModel: 128, nHead: 4, contextLength: 32, vocabSize: 22, tiedHead: true }, 64, 32],
 ];
 const MODES: BackwardMode[] = ['dense', 'exact', 'forkOnly'];

@@ -2,6 +2,7 @@
 // with Vite into a fresh folder, serve it on 127.0.0.1 with Vite's static preview server, and drive
 // Debian's Chromium (never a downloaded one) with playwright-core. Headless Chromium with
 // --enable-unsafe-webgpu exposes a SwiftShader (CPU) WebGPU adapter.
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,13 @@ import { build, preview } from 'vite';
 
 export const CHROMIUM = process.env.FORKGRAD_CHROMIUM ?? '/usr/bin/chromium';
 const CONFIG = fileURLToPath(new URL('../web/vite.config.ts', import.meta.url));
+
+/** Loads a file:// page in headless Chromium and returns the DOM after its scripts ran (null without Chromium). */
+export function dumpDom(file: string): string | null {
+  if (!existsSync(CHROMIUM)) return null;
+  return execFileSync(CHROMIUM, ['--headless', '--no-sandbox', '--disable-gpu', '--virtual-time-budget=3000', '--window-size=1200,2400', '--dump-dom', `file://${file}`],
+    { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'ignore'] });
+}
 
 export const CHROMIUM_ARGS = [
   '--no-sandbox', '--enable-unsafe-webgpu',

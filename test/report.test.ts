@@ -2,8 +2,7 @@
 // inlined uPlot, the data, every chart title, no external URL, and the notes that replace charts
 // an SFT-only run has no records for. With /usr/bin/chromium present, the page is also loaded
 // headless and every chart must have mounted.
-import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { backwardSaved, collectRun, pct, SECTIONS } from '../train/charts.js';
 import { writeReport } from '../train/report.js';
+import { dumpDom } from './chromium.js';
 import { rng } from './helpers.js';
 
 const t = suite('run report');
@@ -75,12 +75,6 @@ function specsFromPage(html: string): any {
   return ctx.ForkCharts;
 }
 
-/** Loads the page in headless Chromium; returns the DOM after scripts ran, or null without one. */
-function chromiumDom(file: string): string | null {
-  if (!existsSync('/usr/bin/chromium')) return null;
-  return execFileSync('/usr/bin/chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--virtual-time-budget=3000', '--window-size=1200,2400', '--dump-dom', `file://${file}`],
-    { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'ignore'] });
-}
 
 t('RL run: every chart, the data, the numbers, offline', () => {
   const records = [...sftRecords(20), ...rlRecords(40)];
@@ -112,7 +106,7 @@ t('RL run: every chart, the data, the numbers, offline', () => {
   const plain = (v: unknown) => JSON.parse(JSON.stringify(v)); // the VM's arrays are another realm's
   assert.equal(plain(inPage.map((c: any) => [c.id, c.data])), plain(inNode.map((c) => [c.id, c.data])));
 
-  const dom = chromiumDom(join(dir, 'report.html'));
+  const dom = dumpDom(join(dir, 'report.html'));
   if (dom !== null) {
     for (const c of inNode) assert.match(dom, new RegExp(`id="chart-${c.id}"><div class="uplot`), `${c.id} mounted in Chromium`);
   }
@@ -128,7 +122,7 @@ t('SFT-only run: loss and accuracy, notes for the rest', () => {
     assert.match(html, new RegExp(`id="fig-${id}"><h3>[^<]*</h3><p class="note">`), `${id} note`);
   }
   assert.ok(html.includes('No run.json'), 'missing run.json noted');
-  const dom = chromiumDom(join(dir, 'report.html'));
+  const dom = dumpDom(join(dir, 'report.html'));
   if (dom !== null) assert.match(dom, /id="chart-sft-loss"><div class="uplot/, 'SFT loss mounted in Chromium');
 });
 

@@ -50,7 +50,12 @@ export function collectRun(records: readonly any[]): RunData {
   for (const r of records) {
     if (r?.stage === 'sft' && typeof r.loss === 'number') run.sftSteps.push(r);
     else if (r?.stage === 'sft' && typeof r.heldoutAccuracy === 'number') run.sftEvals.push(r);
-    else if (r?.stage === 'rl' && typeof r.reward === 'number') run.rlSteps.push(r);
+    else if (r?.stage === 'rl' && typeof r.reward === 'number') {
+      // The rollout samples (prompt, answer, per-token entropy) feed the page's token view, not a
+      // chart: leaving them out keeps report.html from inlining every step's batch.
+      const { samples: _samples, ...step } = r;
+      run.rlSteps.push(step);
+    }
     else if (r?.stage === 'eval') run.evals.push(r);
     else if (r?.stage === 'sft-base-eval') run.baseEval = r;
     else run.unknown++;
@@ -94,7 +99,7 @@ const line = (label: string, stroke: string, extra: Partial<uPlot.Series> = {}):
   ({ label, stroke, width: 2, spanGaps: true, value: (_u, v) => fixed(v, 4), ...extra });
 
 /** Sorted union of x values, and each series' y on it (null where a series has no point). */
-function align(series: [number, number | null][][]): uPlot.AlignedData {
+export function align(series: [number, number | null][][]): uPlot.AlignedData {
   const xs = [...new Set(series.flatMap((s) => s.map(([x]) => x)))].sort((a, b) => a - b);
   const at = series.map((s) => new Map(s));
   return [xs, ...at.map((m) => xs.map((x) => (m.has(x) ? m.get(x)! : null)))];

@@ -97,7 +97,8 @@ export function readSettings(): PageSettings {
   try {
     validateConfig(model);
   } catch (e) {
-    throw new Error((e as Error).message.replace('GPTConfig.dModel', `"${label('d_model')}"`).replace('nHead', `"${label('n_head')}"`));
+    // the form's names for the model's fields, everywhere the message uses them (it names both twice)
+    throw new Error((e as Error).message.replace(/(GPTConfig\.)?dModel\b/g, `"${label('d_model')}"`).replace(/\bnHead\b/g, `"${label('n_head')}"`));
   }
   const evalProblems = int('eval_problems', 1);
   const sft: SftOptions = {
