@@ -4,7 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { TASK_NAMES, maxLengths, type TaskConfig } from '../verify/index.js';
 import type { GPTConfig } from '../model/config.js';
 import { validateConfig } from '../model/config.js';
-import { DEFAULT_PASS_K, DEFAULT_SFT, DEFAULT_SFT_MODEL } from './defaults.js';
+import { DEFAULT_PASS_K, DEFAULT_SFT, DEFAULT_SFT_MODEL, taskDefaults } from './defaults.js';
 import type { SftOptions } from './sft.js';
 import type { RlOptions } from './rl.js';
 import { DEFAULT_RL } from './defaults.js';
@@ -86,6 +86,22 @@ const positive = (name: string) => (v: string) => {
   return n;
 };
 
+/** The --help table of the defaults that follow --task (each applies unless its flag is given). */
+function taskDefaultsHelp(): string {
+  const rows = TASK_NAMES.map((name) => {
+    const task: TaskConfig = name === 'countdown' ? { task: name } : { task: name, digits: 3 };
+    const t = taskDefaults(task);
+    return `  ${name.padEnd(16)}${String(t.contextLength).padEnd(18)}${String(t.labelNoise).padEnd(15)}${t.rlLearningRate.toExponential()}`;
+  });
+  return [
+    '',
+    'Defaults that follow --task (a flag you give always wins):',
+    `  ${'task'.padEnd(16)}${'--context_length'.padEnd(18)}${'--label_noise'.padEnd(15)}--learning_rate`,
+    ...rows,
+    `  (--context_length: the task's longest sequence, at least ${DEFAULT_SFT_MODEL.contextLength}; shown for --digits 3)`,
+  ].join('\n');
+}
+
 export function buildCli(): Command {
   const d = DEFAULT_SFT, m = DEFAULT_SFT_MODEL, r = DEFAULT_RL;
   return new Command('train/run.ts')
@@ -101,20 +117,20 @@ export function buildCli(): Command {
     .option('--n_layer <n>', 'transformer blocks', int('--n_layer', 1), m.nLayer)
     .option('--n_head <n>', 'attention heads', int('--n_head', 1), m.nHead)
     .option('--d_model <n>', 'embedding width', int('--d_model', 1), m.dModel)
-    .option('--context_length <n>', 'positions the model can see', int('--context_length', 1), m.contextLength)
+    .option('--context_length <n>', 'positions the model can see (default: depends on --task, below)', int('--context_length', 1))
     .option('--untied_head', 'give the LM head its own weights instead of sharing wte')
     .option('--sft_steps <n>', 'supervised steps', int('--sft_steps', 0), d.steps)
     .option('--sft_batch_size <n>', 'sequences per supervised step', int('--sft_batch_size', 1), d.batchSize)
     .option('--sft_learning_rate <x>', 'peak supervised learning rate', positive('--sft_learning_rate'), d.learningRate)
     .option('--warmup_steps <n>', 'linear warm-up steps', int('--warmup_steps', 0), d.warmupSteps)
-    .option('--label_noise <x>', 'share of SFT demonstrations with one wrong character (a noisy teacher; 0 = clean)', unit('--label_noise', 'closed'), d.labelNoise ?? 0)
+    .option('--label_noise <x>', 'share of SFT demonstrations with one wrong character (a noisy teacher; 0 = clean; default: depends on --task, below)', unit('--label_noise', 'closed'))
     .option('--eval_every <n>', 'held-out greedy accuracy every n steps (0: at the end only)', int('--eval_every', 0), d.evalEvery)
     .option('--eval_problems <n>', 'held-out problems', int('--eval_problems', 1), d.evalProblems)
     // RL (names as in TRL's GRPOConfig where it has one)
     .option('--max_steps <n>', 'RL steps', int('--max_steps', 0), r.maxSteps)
     .option('--num_prompts <n>', 'prompts per RL step', int('--num_prompts', 1), r.numPrompts)
     .option('--num_generations <n>', 'samples per prompt (the GRPO group)', int('--num_generations', 2), r.numGenerations)
-    .option('--learning_rate <x>', 'RL learning rate', positive('--learning_rate'), r.learningRate)
+    .option('--learning_rate <x>', 'RL learning rate (default: depends on --task, below)', positive('--learning_rate'))
     .option('--rl_warmup_steps <n>', 'RL learning-rate warm-up steps', int('--rl_warmup_steps', 0), r.warmupSteps)
     .option('--temperature <x>', 'rollout temperature (logits are divided by it in the loss too)', positive('--temperature'), r.temperature)
     .option('--fork_temperature <x>', 'dual temperature: sample positions with entropy ≥ --fork_threshold at this temperature (0 = off)', nonNegative('--fork_temperature'), r.forkTemperature)
@@ -141,6 +157,7 @@ export function buildCli(): Command {
     .option('--nonfinite_patience <n>', 'stop after this many steps in a row with a non-finite loss or gradient norm (each is skipped)', int('--nonfinite_patience', 1), DEFAULT_NONFINITE_PATIENCE)
     .addOption(new Option('--debug_nonfinite <list>', 'tests: poison steps with NaN, e.g. rl:3:grad,rl:4:loss').argParser(poisonList).hideHelp())
     .addOption(new Option('--debug_lose_device <stage:step>', 'tests: destroy the GPU device after this step').argParser(stagePoint('--debug_lose_device')).hideHelp())
+    .addHelpText('after', taskDefaultsHelp())
     .exitOverride()
     .configureOutput({ writeErr: () => {} });
 }
@@ -177,7 +194,8 @@ export function parseCommandLine(argv: string[]): { options: RunOptions; control
 
 function optionsFrom(o: Record<string, any>): RunOptions {
   const task: TaskConfig = o.task === 'countdown' ? { task: 'countdown' } : { task: o.task, digits: o.digits };
-  const model: GPTConfig = { nLayer: o.n_layer, nHead: o.n_head, dModel: o.d_model, contextLength: o.context_length, vocabSize: DEFAULT_SFT_MODEL.vocabSize, tiedHead: !o.untied_head };
+  const byTask = taskDefaults(task);
+  const model: GPTConfig = { nLayer: o.n_layer, nHead: o.n_head, dModel: o.d_model, contextLength: o.context_length ?? byTask.contextLength, vocabSize: DEFAULT_SFT_MODEL.vocabSize, tiedHead: !o.untied_head };
   try {
     validateConfig(model);
   } catch (e) {
@@ -188,7 +206,7 @@ function optionsFrom(o: Record<string, any>): RunOptions {
   if (model.contextLength < need) throw new Error(`--context_length ${model.contextLength} is shorter than the ${need} positions ${task.task} needs; pass --context_length ${need} or more`);
   const rl: RlOptions = {
     ...DEFAULT_RL, task, seed: o.seed,
-    maxSteps: o.max_steps, numPrompts: o.num_prompts, numGenerations: o.num_generations, learningRate: o.learning_rate, warmupSteps: o.rl_warmup_steps,
+    maxSteps: o.max_steps, numPrompts: o.num_prompts, numGenerations: o.num_generations, learningRate: o.learning_rate ?? byTask.rlLearningRate, warmupSteps: o.rl_warmup_steps,
     temperature: o.temperature, forkTemperature: o.fork_temperature, forkThreshold: o.fork_threshold,
     epsilon: o.epsilon, epsilonHigh: o.epsilon_high, topEntropyQuantile: o.top_entropy_quantile, selection: o.selection,
     backward: o.sparse_backward, lossNormalization: o.loss_normalization, advantage: o.advantage,
@@ -203,7 +221,7 @@ function optionsFrom(o: Record<string, any>): RunOptions {
     passK: { samples: o.pass_k_samples, problems: o.pass_k_problems, temperature: o.temperature },
     task,
     model,
-    sft: { task, steps: o.sft_steps, batchSize: o.sft_batch_size, learningRate: o.sft_learning_rate, warmupSteps: o.warmup_steps, seed: o.seed, evalEvery: o.eval_every, evalProblems: o.eval_problems, labelNoise: o.label_noise },
+    sft: { task, steps: o.sft_steps, batchSize: o.sft_batch_size, learningRate: o.sft_learning_rate, warmupSteps: o.warmup_steps, seed: o.seed, evalEvery: o.eval_every, evalProblems: o.eval_problems, labelNoise: o.label_noise ?? byTask.labelNoise },
     seed: o.seed,
     out: o.output_dir ?? null,
     cacheDir: o.cache_dir,
