@@ -1,7 +1,7 @@
 // GPT-2 shape, the layout of every parameter in one flat buffer, and GPT-2 initialisation.
 // Params, grads and both Adam moments share this layout, so one kernel launch can sweep them all
 // and each named tensor is a view at its offset.
-import { mulberry32 } from '../verify/common.js';
+import { mulberry32 } from '../util/random.js';
 
 export interface GPTConfig {
   nLayer: number;

@@ -1,5 +1,9 @@
-// Types, the seeded PRNG and the train/held-out rule shared by every task.
+// Types, the PRNG (from util/) and the train/held-out rule shared by every task.
+import type { Rng } from '../util/random.js';
 import { EOS_MARK } from './tokenizer.js';
+
+// The PRNG lives in util/random.ts (model/ uses it too); re-exported for verify's users.
+export { mulberry32, type Rng } from '../util/random.js';
 
 export type TaskName = 'addition' | 'multiplication' | 'countdown';
 export type Split = 'train' | 'heldout';
@@ -78,25 +82,6 @@ export function answerPart(text: unknown): { text: string } | { fail: VerifyResu
 /** Shortens long values inside reasons. */
 export function clip(s: string, n = 40): string {
   return s.length <= n ? s : `${s.slice(0, n)}…(${s.length} chars)`;
-}
-
-/** A PRNG whose whole state is one u32: read `state` to save the stream's position, set it to resume. */
-export interface Rng {
-  (): number;
-  state: number;
-}
-
-/** mulberry32: tiny, fast, and identical in Node and browsers. Returns floats in [0, 1). */
-export function mulberry32(seed: number): Rng {
-  const rand = (() => {
-    const a = (rand.state = (rand.state + 0x6d2b79f5) >>> 0);
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }) as Rng;
-  rand.state = seed >>> 0;
-  return rand;
 }
 
 /** Uniform integer in [lo, hi]. */
