@@ -76,6 +76,8 @@ const CASES: { args: string[]; error: RegExp; own?: false }[] = [
   { args: ['--resume', fx('no-checkpoints'), '--learning_rate', '1'], error: /--resume continues a run with the settings saved in its run\.json; --learning_rate cannot change them/, own: false },
   { args: ['--output_dir', fx('existing-run')], error: /--output_dir .*existing-run already holds a run; continue it with --resume/, own: false },
   // a configuration needing a buffer over the adapter's limit, caught before training
+  // --task countdown with its own defaults (context 33) gets past every flag and context check to this one
+  { args: ['--task', 'countdown', '--sft_batch_size', '5000000'], error: /the SFT logits \[160000000, 22\] would need/ },
   { args: ['--sft_batch_size', '5000000'], error: /the SFT logits \[65000000, 22\] would need 5\.3 GiB \(5720000000 bytes\), over this adapter's limit of .* per buffer; use a smaller batch or model/ },
 ];
 
