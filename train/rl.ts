@@ -15,7 +15,9 @@ import { EOS, PAD, TOKENS, encodeExample, generate, sampler, verifyTokens, type 
 import { answerEnd, greedyAccuracy, rolloutLength } from './evaluate.js';
 import { NonFiniteGuard, type Resume, type StepCheckpoint } from './loop.js';
 import { groupAdvantages } from './metrics.js';
+import { PHASES, type Phase, type RlEvalMetrics, type RlStepMetrics } from './schema.js';
 import { learningRate } from './schedule.js';
+import { seedPlan, type SeedPlan } from './seeds.js';
 
 /** The forking threshold of Wang et al. (nats): tokens at or above it are "forking". */
 export const FORK_THRESHOLD = 0.672;
@@ -59,34 +61,12 @@ export interface RlOptions {
   evalProblems: number;
 }
 
-export interface RlStepMetrics {
-  stage: 'rl';
-  step: number;
-  reward: number;
-  accuracy: number;
-  loss: number;
-  entropyMean: number;
-  selected: number;
-  responseTokens: number;
-  zeroSignalGroups: number;
-  clipFraction: number;
-  /** pre-clip gradient norm; +inf when the update was skipped (non-finite loss or gradients) */
-  gradNorm: number;
-  skipped: boolean;
-  gradCosine: number | null;
-  flops: Record<Phase, number>;
-  ms: Record<Phase, number>;
-  entropyHistogram: { edges: number[]; counts: number[]; threshold: number };
-  /** a few rollouts for display: text, per-character entropy, selected mask, correct */
-  samples: { prompt: string; answer: string; entropy: number[]; selected: boolean[]; correct: boolean }[];
-}
-
-export type Phase = 'rollout' | 'forward' | 'backward' | 'optimizer';
-export const PHASES: Phase[] = ['rollout', 'forward', 'backward', 'optimizer'];
+// The step record and the phases live in the record schema (train/schema.ts); re-exported for rl.ts's users.
+export { PHASES, type Phase, type RlStepMetrics } from './schema.js';
 
 export interface RlHooks {
   onStep?(m: RlStepMetrics): void | Promise<void>;
-  onEval?(m: { stage: 'eval'; step: number; greedyAccuracy: number; problems: number }): void | Promise<void>;
+  onEval?(m: RlEvalMetrics): void | Promise<void>;
   shouldStop?(): boolean;
   /** After each step's metrics and evaluation: the point where a saved checkpoint resumes exactly. */
   onCheckpoint?(c: StepCheckpoint): void | Promise<void>;
@@ -132,12 +112,15 @@ export class RlTrainer {
   readonly heldout: Problem[];
   private L: number;
   private step = 0;
+  /** every random stream of this run derives from o.seed (train/seeds.ts) */
+  private seeds: SeedPlan;
 
   constructor(private model: GPT, readonly o: RlOptions, private reward: RewardFn = verifierReward) {
     this.L = rolloutLength(model.cfg, o.task);
     this.decoder = new Decoder(model, o.numPrompts * o.numGenerations, this.L);
-    this.next = sampler(o.task, { seed: o.seed + 1000, split: 'train' });
-    this.heldout = generate(o.task, { seed: o.seed + 1, split: 'heldout', count: o.evalProblems, unique: true });
+    this.seeds = seedPlan(o.seed);
+    this.next = sampler(o.task, { seed: this.seeds.rlData, split: 'train' });
+    this.heldout = generate(o.task, { seed: this.seeds.heldout, split: 'heldout', count: o.evalProblems, unique: true });
   }
 
   /** The last finished step and the problem stream's position: with the weights and optimizer
@@ -201,7 +184,7 @@ export class RlTrainer {
     const G = o.numGenerations, P = o.numPrompts;
     rt.phase = 'rollout';
     const problems = Array.from({ length: P }, this.next);
-    const ro = await this.rollout(problems, o.seed * 1_000_003 + step * 7919);
+    const ro = await this.rollout(problems, this.seeds.rollout(step));
     let zeroSignal = 0;
     const groupHasSignal = (r: Rollout, i: number) => new Set(r.rewards.slice(i * G, (i + 1) * G)).size > 1;
     for (let i = 0; i < P; i++) if (!groupHasSignal(ro, i)) zeroSignal++;
@@ -210,7 +193,7 @@ export class RlTrainer {
         const dead = [...Array(P).keys()].filter((i) => !groupHasSignal(ro, i));
         if (!dead.length) break;
         const fresh = Array.from({ length: P }, this.next);
-        const extra = await this.rollout(fresh, o.seed * 1_000_003 + step * 7919 + round);
+        const extra = await this.rollout(fresh, this.seeds.rollout(step, round));
         const live = [...Array(P).keys()].filter((i) => groupHasSignal(extra, i));
         for (const [j, i] of dead.entries()) {
           if (j >= live.length) break;

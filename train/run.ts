@@ -93,7 +93,7 @@ if (resumed) {
 } else {
   writeFileAtomic(join(runDir, 'run.json'), JSON.stringify({ argv: process.argv.slice(2), options: opts, adapter: gpu.adapter }, null, 2));
 }
-const log = (rec: Record<string, unknown>) => appendFileSync(metricsPath, JSON.stringify(rec) + '\n');
+const log = (rec: object) => appendFileSync(metricsPath, JSON.stringify(rec) + '\n');
 
 // ---------------------------------------------------------------- stopping and faults
 

@@ -1,0 +1,92 @@
+// The records forkgrad writes, in one place: metrics.jsonl lines and run.json (train/pipeline.ts via
+// train/run.ts, and the page's session), and their schema versions. Type-only apart from a few
+// literal constants (no imports at run time), so the report's chart code can import it freely.
+//
+// Versions: a record or folder without a version field was written before versioning, in the shape
+// of version 1, and reads as version 1. A reader refuses a version newer than it knows, with a
+// message naming the file and what to do (train/files.ts checkSchema). Bump a version when a field
+// changes meaning or disappears (adding an optional field needs no bump), and teach the readers the
+// old shape or refuse it with a message.
+import type { RunOptions } from './cli.js';
+
+/** run.json, metrics.jsonl, summary.json and the training checkpoints of a run folder */
+export const RUN_SCHEMA = 1;
+/** the experiment's per-job record files (scripts/experiment/records.ts) */
+export const EXPERIMENT_SCHEMA = 1;
+
+export type Stage = 'sft' | 'rl';
+
+/** The GPU phases an RL step's FLOPs and time are attributed to ('diagnostic': the fork-only cosine's extra backward). */
+export type Phase = 'rollout' | 'forward' | 'backward' | 'optimizer';
+export const PHASES: readonly Phase[] = ['rollout', 'forward', 'backward', 'optimizer'];
+export type PhaseOrDiagnostic = Phase | 'diagnostic';
+
+// ---- metrics.jsonl: one JSON object per line
+
+export interface SftStepRecord {
+  stage: 'sft'; step: number; loss: number; lr: number; tokens: number; ms: number;
+  /** pre-clip gradient norm; +inf (written null) when the step was skipped (non-finite loss or gradients) */
+  gradNorm: number;
+  skipped: boolean;
+}
+export interface SftEvalRecord { stage: 'sft'; step: number; heldoutAccuracy: number; problems: number }
+
+export interface EntropyHistogram { edges: number[]; counts: number[]; threshold: number }
+/** A rollout shown on the page: text, per-character entropy, selected mask, correct. */
+export interface RolloutSample { prompt: string; answer: string; entropy: number[]; selected: boolean[]; correct: boolean }
+
+/** One RL step as train/rl.ts measures it. */
+export interface RlStepMetrics {
+  stage: 'rl';
+  step: number;
+  reward: number;
+  accuracy: number;
+  loss: number;
+  entropyMean: number;
+  selected: number;
+  responseTokens: number;
+  zeroSignalGroups: number;
+  clipFraction: number;
+  /** pre-clip gradient norm; +inf when the update was skipped (non-finite loss or gradients) */
+  gradNorm: number;
+  skipped: boolean;
+  gradCosine: number | null;
+  flops: Record<Phase, number>;
+  ms: Record<Phase, number>;
+  entropyHistogram: EntropyHistogram;
+  /** a few rollouts for display */
+  samples: RolloutSample[];
+}
+/** The metrics.jsonl line of an RL step: the step's metrics and the analytic dense backward FLOPs of the same batch. */
+export interface RlStepRecord extends RlStepMetrics { denseBackwardFlops: number }
+
+/** Greedy held-out accuracy during RL (train/rl.ts's evaluations). */
+export interface RlEvalMetrics { stage: 'eval'; step: number; greedyAccuracy: number; problems: number }
+/** A held-out evaluation with pass@k: the SFT base's (step 0) and the final one. */
+export interface HeldOutEvalRecord {
+  stage: 'eval' | 'sft-base-eval'; step: number; greedyAccuracy: number;
+  passAtK: { k: number; passAtK: number }[]; samples: number; problems: number;
+}
+
+export type MetricsRecord = SftStepRecord | SftEvalRecord | RlStepRecord | RlEvalMetrics | HeldOutEvalRecord;
+
+// ---- run.json and summary.json
+
+export interface RunFolderMeta {
+  /** RUN_SCHEMA when written; absent in folders written before versioning (read as 1) */
+  schema?: number;
+  argv: string[];
+  options: RunOptions;
+  adapter: unknown;
+}
+
+export interface RunSummary {
+  runDir: string;
+  task: unknown;
+  stopped: boolean;
+  baseGreedyAccuracy?: number; finalGreedyAccuracy?: number;
+  basePassAtK?: { k: number; passAtK: number }[]; finalPassAtK?: { k: number; passAtK: number }[];
+  rlSteps?: number; rlSeconds?: number;
+  phases?: Record<string, { flops: number; ms: number }>;
+  backwardFlopsSaved?: number;
+}
