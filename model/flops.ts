@@ -1,10 +1,11 @@
-// Analytic backward FLOPs of the GPT model (model/gpt.ts) for each backward mode, term by term as
-// the kernels count them (multiply-add = 2; see each launcher's `flops`). The runtime counts the
+// Analytic FLOPs of the GPT model (model/gpt.ts) and of a whole RL step (train/rl.ts), term by term
+// as the kernels count them (multiply-add = 2; see each launcher's `flops`). The runtime counts the
 // same terms per dispatch, plus the second stage of two-stage column sums (bias, LayerNorm γ/β and
 // embedding gradients: partial sums added up, ≤ outputs·chunks), which depends on the kernel's
-// chunking and is left out here; test/sparse.test.ts bounds the difference.
+// chunking and is left out here; test/sparse.test.ts and test/flops-step.test.ts bound the difference.
 //
 // N = B·T rows, k selected rows, C = d_model, F = 4C, V = vocabulary, L = layers.
+// Backward:
 //   head(n)         = 4·n·V·C                      (dX = dlogits·W, dW = dlogitsᵀ·lnf)
 //   ln(n, acc)      = (10 + acc)·n·C + 5·n·C       (dx, then dγ and dβ)
 //   linear(n, i, o) = 4·n·i·o + n·o                (dX, dW, db)
@@ -21,10 +22,30 @@
 // forkOnly = head(k) + ln(k, 0) + L·block(k, k, forkAttn(k, p)) + embed(k)
 // where p = Σ_{r∈R} (t_r + 1) are the causal pairs of the selected query rows (expected
 // k·(T+1)/2 when unknown, which is what attentionRows counts for a list built on the GPU).
+//
+// Forward over n rows with P causal pairs (gpt.ts forward; decode steps count the same per row):
+//   fwd(n, P) = n·C (embedding) + L·[8nC + 2nC·3C + 4C·P + 2nC² + 8nC + 2nC·F + 9nF + 2nF·C] + 8nC + 2nVC
+// (matmul bias adds and residual copies are not counted by the kernels, so not here either.)
+//
+// Whole RL step (train/rl.ts; B = P·G sequences of L tokens, T = L − 1 training positions):
+//   rollout   = rounds · [fwd(B·T, B·T(T+1)/2) + 10·B·T·V]   (decode of every column 0..L−2, prompt
+//               included, one row per sequence per step; sampler 10 per logit; rounds = 1 + the
+//               dynamic-sampling rounds that ran)
+//   forward   = fwd(N, P) + 5·N·V + 9·k·V                 (training forward, entropy, PG loss on k rows)
+//   backward  = one of the three above
+//   optimizer = 2·n + normScratchSize(n) + 14·n           (gradient norm, its finish, AdamW; n = the flat
+//               parameter buffer's length, padding included)
+//
+// Other shapes (the projection, scripts/project-flops.ts): a FlopShape generalises the GPT-2 shape
+// to grouped KV heads (q width H·hd, k/v width Hkv·hd), a gated MLP (gate and up: a C×2F linear,
+// then an elementwise product counted like GELU's, then F×C) and no biases. RMSNorm is counted as
+// LayerNorm (a few FLOPs per element either way, far below the matmuls), RoPE and QK-norm are not
+// counted. These are analytic only: no kernel here counts them.
 
 import { GELU_GRAD_FLOPS } from '../kernels/elementwise.js';
+import { normScratchSize } from '../kernels/optim.js';
 import { rowAttentionFlops } from '../kernels/rowattn.js';
-import type { GPTConfig } from './config.js';
+import { paramLayout, type GPTConfig } from './config.js';
 import type { BackwardMode } from './gpt.js';
 
 export interface FlopTerm {
@@ -32,27 +53,57 @@ export interface FlopTerm {
   flops: number;
 }
 
+/** A decoder-only transformer's shape, as far as FLOPs see it. */
+export interface FlopShape {
+  nLayer: number;
+  /** residual width C */
+  dModel: number;
+  /** query (and attention output) width: heads · head_dim */
+  qDim: number;
+  /** key and value width each: KV heads · head_dim */
+  kvDim: number;
+  /** MLP hidden width F */
+  ffn: number;
+  /** gated MLP (SwiGLU: gate and up projections) instead of GPT-2's GELU MLP */
+  gated: boolean;
+  vocabSize: number;
+  /** linear layers carry biases (GPT-2) */
+  bias: boolean;
+  /** parameters the optimizer sweeps (the flat buffer's length for this code's model) */
+  params: number;
+}
+
+/** GPT-2's FlopShape; `align` is the parameter buffer's view alignment (rt.viewAlign; 1 = no padding). */
+export function gptFlopShape(cfg: GPTConfig, align = 1): FlopShape {
+  const C = cfg.dModel;
+  return { nLayer: cfg.nLayer, dModel: C, qDim: C, kvDim: C, ffn: 4 * C, gated: false, vocabSize: cfg.vocabSize, bias: true, params: paramLayout(cfg, align).size };
+}
+
+const shapeOf = (s: GPTConfig | FlopShape): FlopShape => ('qDim' in s ? s : gptFlopShape(s));
+
 /** The backward's FLOPs as named terms (their sum is predictBackwardFlops). */
-export function backwardFlopTerms(cfg: GPTConfig, B: number, T: number, k: number, mode: BackwardMode, pairs?: number): FlopTerm[] {
-  const N = B * T, C = cfg.dModel, F = 4 * C, V = cfg.vocabSize, L = cfg.nLayer;
+export function backwardFlopTerms(cfg: GPTConfig | FlopShape, B: number, T: number, k: number, mode: BackwardMode, pairs?: number): FlopTerm[] {
+  const s = shapeOf(cfg);
+  const N = B * T, C = s.dModel, F = s.ffn, V = s.vocabSize, L = s.nLayer, Q = s.qDim;
   if (!(Number.isInteger(k) && k >= 0 && k <= N)) throw new Error(`predictBackwardFlops: k is ${k}; it must be an integer in [0, B·T = ${N}]`);
   const P = (B * T * (T + 1)) / 2;
   const p = pairs ?? (k * (T + 1)) / 2;
   const head = (n: number) => 4 * n * V * C;
   const ln = (n: number, acc: number) => (10 + acc) * n * C + 5 * n * C;
-  const linear = (n: number, i: number, o: number) => 4 * n * i * o + n * o;
-  const gelu = (n: number) => GELU_GRAD_FLOPS * n * F;
-  const attn = (q: number, pr: number) => 2 * C * q + 8 * C * pr;
-  const forkAttn = (n: number, pr: number) => rowAttentionFlops(C, N, n, pr);
+  const linear = (n: number, i: number, o: number) => 4 * n * i * o + (s.bias ? n * o : 0);
+  const act = (n: number) => GELU_GRAD_FLOPS * n * F;
+  const attn = (q: number, pr: number) => 2 * Q * q + 8 * Q * pr;
+  const forkAttn = (n: number, pr: number) => rowAttentionFlops(Q, N, n, pr);
   const embed = (n: number) => 2 * n * C;
-  const block = (l: number, up: number, low: number, core: number): FlopTerm[] => [
-    { name: `h.${l}.mlp.c_proj`, flops: linear(up, F, C) },
-    { name: `h.${l}.mlp.gelu`, flops: gelu(up) },
-    { name: `h.${l}.mlp.c_fc`, flops: linear(up, C, F) },
-    { name: `h.${l}.ln_2`, flops: ln(up, 1) },
-    { name: `h.${l}.attn.c_proj`, flops: linear(up, C, C) },
+  const up = s.gated ? 2 * F : F;
+  const block = (l: number, upper: number, low: number, core: number): FlopTerm[] => [
+    { name: `h.${l}.mlp.c_proj`, flops: linear(upper, F, C) },
+    { name: `h.${l}.mlp.gelu`, flops: act(upper) },
+    { name: `h.${l}.mlp.c_fc`, flops: linear(upper, C, up) },
+    { name: `h.${l}.ln_2`, flops: ln(upper, 1) },
+    { name: `h.${l}.attn.c_proj`, flops: linear(upper, Q, C) },
     { name: `h.${l}.attn.core`, flops: core },
-    { name: `h.${l}.attn.c_attn`, flops: linear(low, C, 3 * C) },
+    { name: `h.${l}.attn.c_attn`, flops: linear(low, C, Q + 2 * s.kvDim) },
     { name: `h.${l}.ln_1`, flops: ln(low, 1) },
   ];
   const sparse = mode !== 'dense';
@@ -68,6 +119,51 @@ export function backwardFlopTerms(cfg: GPTConfig, B: number, T: number, k: numbe
 }
 
 /** Analytic backward FLOPs for B sequences of T positions with k selected rows (see above). */
-export function predictBackwardFlops(cfg: GPTConfig, B: number, T: number, k: number, mode: BackwardMode, pairs?: number): number {
+export function predictBackwardFlops(cfg: GPTConfig | FlopShape, B: number, T: number, k: number, mode: BackwardMode, pairs?: number): number {
   return backwardFlopTerms(cfg, B, T, k, mode, pairs).reduce((s, t) => s + t.flops, 0);
 }
+
+/** Forward FLOPs over n rows whose attention covers `pairs` (query, key) pairs (see above): the
+ * training forward (n = B·T, pairs = B·T(T+1)/2) or, summed over positions, a KV-cached decode. */
+export function predictForwardFlops(cfg: GPTConfig | FlopShape, n: number, pairs: number): number {
+  const s = shapeOf(cfg);
+  const C = s.dModel, F = s.ffn, Q = s.qDim;
+  const block = 8 * n * C + 2 * n * C * (Q + 2 * s.kvDim) + 4 * Q * pairs + 2 * n * Q * C + 8 * n * C + 2 * n * C * (s.gated ? 2 * F : F) + 9 * n * F + 2 * n * F * C;
+  return n * C + s.nLayer * block + 8 * n * C + 2 * n * s.vocabSize * C;
+}
+
+/** The sampler's FLOPs per logit (kernels/sample.ts), the entropy's and the PG loss's (kernels/pgloss.ts). */
+const SAMPLE_FLOPS = 10, ENTROPY_FLOPS = 5, PG_LOSS_FLOPS = 9;
+
+export type StepPhase = 'rollout' | 'forward' | 'backward' | 'optimizer';
+
+export interface StepShape {
+  /** sequences per step (prompts × samples) */
+  B: number;
+  /** tokens per sequence, prompt included (train/evaluate.ts rolloutLength) */
+  L: number;
+  /** selected rows (the backward's k; all response tokens when ρ = 1) */
+  k: number;
+  mode: BackwardMode;
+  /** causal pairs of the selected rows; default k·(T+1)/2, as attentionRows counts a GPU-built list */
+  pairs?: number;
+  /** rollouts this step (1 + dynamic-sampling rounds that ran); default 1 */
+  rounds?: number;
+}
+
+/** Analytic FLOPs of one RL step per phase, as train/rl.ts records them in RlStepMetrics.flops. */
+export function predictStepFlops(cfg: GPTConfig | FlopShape, st: StepShape): Record<StepPhase, number> {
+  const s = shapeOf(cfg);
+  const { B, L, k, mode } = st;
+  if (!(Number.isInteger(L) && L >= 2)) throw new Error(`predictStepFlops: L is ${L}; a rollout needs at least 2 tokens per sequence`);
+  const T = L - 1, N = B * T, V = s.vocabSize, P = (B * T * (T + 1)) / 2;
+  const rounds = st.rounds ?? 1;
+  return {
+    rollout: rounds * (predictForwardFlops(s, N, P) + SAMPLE_FLOPS * N * V),
+    forward: predictForwardFlops(s, N, P) + ENTROPY_FLOPS * N * V + PG_LOSS_FLOPS * k * V,
+    backward: predictBackwardFlops(s, B, T, k, mode, st.pairs),
+    optimizer: 16 * s.params + normScratchSize(s.params),
+  };
+}
+
+export const stepTotal = (f: Record<StepPhase, number>): number => f.rollout + f.forward + f.backward + f.optimizer;
