@@ -212,19 +212,10 @@ export class AdamW {
   }
 
   /**
-   * Debug hook for tests of the non-finite guard: returns which value to poison with NaN before the
-   * step numbered `step` — the first gradient ('grad') or the first guarded loss value ('loss').
-   */
-  debugInject: ((step: number) => 'grad' | 'loss' | null) | null = null;
-
-  /**
    * Records the norm, then the clipped update — skipped when the norm, or any value `guard`
    * names (the loss), is not finite. `step` counts from 1.
    */
   step(params: Tensor, grads: Tensor, lr: number, step: number, guard?: LossGuard): void {
-    const poison = this.debugInject?.(step);
-    if (poison === 'grad') this.rt.write(grads.view(0, [1]), [NaN]);
-    if (poison === 'loss' && guard) this.rt.write(guard.x.view(0, [1]), [NaN]);
     gradNorm(this.rt, { grads, partials: this.partials, norm: this.norm });
     if (guard) lossGuard(this.rt, { ...guard, norm: this.norm });
     adamw(this.rt, { params, grads, m: this.m, v: this.v, decay: this.decay, shift: this.shift, norm: this.norm, skipped: this.skipped }, { ...this.hyper, lr, step });
@@ -257,5 +248,10 @@ export class AdamW {
 
   async readSkipped(): Promise<number> {
     return (await this.rt.read(this.skipped))[0];
+  }
+
+  /** Frees every GPU buffer the optimizer owns (moments, norm, skip count, decay mask, norm scratch). */
+  destroy(): void {
+    for (const t of [this.m, this.v, this.norm, this.skipped, this.decay, this.partials]) t.buffer.destroy();
   }
 }

@@ -301,7 +301,8 @@ export class GPT {
   destroy(): void {
     this.freeActivations();
     this.gradsSaved?.buffer.destroy();
-    for (const t of [this.params, this.grads, this.opt.m, this.opt.v, this.opt.norm, this.opt.skipped, this.opt.decay]) t.buffer.destroy();
+    for (const t of [this.params, this.grads]) t.buffer.destroy();
+    this.opt.destroy();
   }
 }
 

@@ -13,6 +13,7 @@ import { lossGuard } from '../kernels/optim.js';
 import { initParams, paramLayout, type GPTConfig } from '../model/config.js';
 import { GPT } from '../model/gpt.js';
 import { DEFAULT_RL } from '../train/defaults.js';
+import { injectNonFinite } from '../train/faults.js';
 import { loadTrainingCheckpoint } from '../train/files.js';
 import { NonFiniteError } from '../train/loop.js';
 import { RlTrainer, type RlOptions } from '../train/rl.js';
@@ -60,7 +61,7 @@ function assertBits(a: Snapshot, b: Snapshot, what: string): void {
 t('SFT: a NaN gradient or loss skips the step, bit for bit, and is reported with the step', async () => {
   const rt = await testRuntime();
   const model = new GPT(rt, cfg, initParams(cfg, paramLayout(cfg, rt.viewAlign), 1));
-  model.opt.debugInject = (step) => (step === 3 ? 'grad' : step === 4 ? 'loss' : null);
+  injectNonFinite(model, (step) => (step === 3 ? 'grad' : step === 4 ? 'loss' : null));
   const after: Snapshot[] = [];
   const steps: { step: number; loss: number; gradNorm: number; skipped: boolean }[] = [];
   try {
@@ -86,7 +87,7 @@ t('SFT: isolated skips go on; `patience` skips in a row stop training with the s
   const rt = await testRuntime();
   for (const [poisoned, stops] of [[[2, 4, 6], false], [[2, 3, 4], true]] as const) {
     const model = new GPT(rt, cfg, initParams(cfg, paramLayout(cfg, rt.viewAlign), 1));
-    model.opt.debugInject = (step) => ((poisoned as readonly number[]).includes(step) ? 'grad' : null);
+    injectNonFinite(model, (step) => ((poisoned as readonly number[]).includes(step) ? 'grad' : null));
     let last = 0;
     try {
       const run = trainSft(model, SFT, { onStep: (m) => void (last = m.step) }, { nonFinitePatience: 3 });
@@ -112,7 +113,7 @@ t('RL: a NaN in the selected rows\' loss skips the update bit for bit; three in 
   const model = new GPT(rt, cfg, initParams(cfg, paramLayout(cfg, rt.viewAlign), 2));
   const trainer = new RlTrainer(model, o, reward);
   try {
-    model.opt.debugInject = (step) => (step === 2 ? 'loss' : null);
+    injectNonFinite(model, (step) => (step === 2 ? 'loss' : null));
     const m1 = await trainer.trainStep();
     const before = await snapshot(model);
     const m2 = await trainer.trainStep();
@@ -121,7 +122,7 @@ t('RL: a NaN in the selected rows\' loss skips the update bit for bit; three in 
     assert.is(m2.gradNorm, Infinity);
     assert.ok(Number.isNaN(m2.loss), 'the poisoned loss is what is logged');
 
-    model.opt.debugInject = (step) => (step >= 4 ? 'grad' : null);
+    injectNonFinite(model, (step) => (step >= 4 ? 'grad' : null));
     const e = await trainer.train({}, { nonFinitePatience: 3 }).then(() => null, (x) => x);
     assert.instance(e, NonFiniteError);
     assert.match(e.message, /^RL steps 4–6: 3 steps in a row/);

@@ -16,6 +16,7 @@ import { parseCommandLine, type RunControl, type RunOptions, type Stage } from '
 import { passAtKCurve } from './evaluate.js';
 import { passKs } from './metrics.js';
 import { loadCheckpoint, saveCheckpoint, writeFileAtomic, type TrainingCheckpoint } from './files.js';
+import { injectNonFinite } from './faults.js';
 import { checkBufferLimits, runBuffers } from './limits.js';
 import { NonFiniteError, type StepCheckpoint } from './loop.js';
 import { writeReport } from './report.js';
@@ -121,7 +122,7 @@ function afterStep(s: Stage, step: number, skipped: boolean): void {
 
 function injectFaults(model: GPT, s: Stage): void {
   const poison = control.debugNonFinite.filter((p) => p.stage === s);
-  model.opt.debugInject = poison.length ? (step) => poison.find((p) => p.step === step)?.what ?? null : null;
+  injectNonFinite(model, poison.length ? (step) => poison.find((p) => p.step === step)?.what ?? null : null);
 }
 
 const ckpt = new Checkpointer(runDir, metricsPath, opts.saveSteps);
