@@ -14,18 +14,52 @@ export interface GPTConfig {
   tiedHead: boolean;
 }
 
-/** Throws a message naming the offending field and how to fix it; returns the config for chaining. */
-export function validateConfig(cfg: GPTConfig): GPTConfig {
+/** A value as the user wrote it: JSON, with its type when that is the problem (`"22"`, a string). */
+export function showValue(v: unknown): string {
+  if (v === undefined) return 'missing';
+  if (typeof v === 'number') return String(v); // NaN and Infinity as themselves (JSON would say null)
+  const kind = v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+  return kind === 'null' ? 'null' : `${JSON.stringify(v)} (${kind})`;
+}
+
+/**
+ * Sane limits, checked arithmetically before any layout is built (a layout holds 12 tensors per
+ * block, so a config claiming 10⁹ layers would take minutes and gigabytes just to describe). Far
+ * above anything a WebGPU adapter can train here: WGSL indexes the flat parameter buffer with 32-bit
+ * element indices, and deeper than 1024 blocks is no small transformer.
+ */
+export const CONFIG_LIMITS = { nLayer: 1024, params: 2 ** 32 - 1 } as const;
+
+/** The field types alone: positive integers and a boolean. Throws naming the field and its value as JSON. */
+export function validateFieldTypes(cfg: GPTConfig): GPTConfig {
   const fields = ['nLayer', 'nHead', 'dModel', 'contextLength', 'vocabSize'] as const;
   for (const f of fields) {
     const v = (cfg as any)[f];
-    if (!Number.isInteger(v) || v < 1) {
-      throw new Error(`GPTConfig.${f} is ${v}; it must be a positive integer`);
+    if (!Number.isSafeInteger(v) || v < 1) {
+      throw new Error(`GPTConfig.${f} is ${showValue(v)}; it must be a positive integer`);
     }
   }
   if (typeof cfg.tiedHead !== 'boolean') {
-    throw new Error(`GPTConfig.tiedHead is ${cfg.tiedHead}; it must be true (LM head shares wte) or false (separate lm_head)`);
+    throw new Error(`GPTConfig.tiedHead is ${showValue(cfg.tiedHead)}; it must be true (LM head shares wte) or false (separate lm_head)`);
   }
+  return cfg;
+}
+
+/** Parameter count from the shape alone, without building a layout (paramLayout(cfg, 1).count). */
+function countFromShape(cfg: GPTConfig): number {
+  const { nLayer: L, dModel: C, contextLength: T, vocabSize: V } = cfg;
+  return V * C + T * C + L * (12 * C * C + 13 * C) + 2 * C + (cfg.tiedHead ? 0 : V * C);
+}
+
+/** Throws a message naming the offending field and how to fix it; returns the config for chaining. */
+export function validateConfig(cfg: GPTConfig): GPTConfig {
+  validateFieldTypes(cfg);
+  if (cfg.nLayer > CONFIG_LIMITS.nLayer) throw new Error(`GPTConfig.nLayer is ${cfg.nLayer}; forkgrad builds at most ${CONFIG_LIMITS.nLayer} blocks`);
+  const n = countFromShape(cfg);
+  if (n > CONFIG_LIMITS.params) {
+    throw new Error(`GPTConfig describes ${n.toExponential(2)} parameters (nLayer ${cfg.nLayer}, dModel ${cfg.dModel}, contextLength ${cfg.contextLength}, vocabSize ${cfg.vocabSize}); at most ${CONFIG_LIMITS.params} fit one flat buffer`);
+  }
+  // after the limits: divisors() walks up to dModel
   if (cfg.dModel % cfg.nHead !== 0) {
     const ok = divisors(cfg.dModel).filter((d) => d <= 64).join(', ');
     throw new Error(`GPTConfig.dModel ${cfg.dModel} is not divisible by nHead ${cfg.nHead}; choose nHead among ${ok} or make dModel a multiple of ${cfg.nHead}`);

@@ -1,14 +1,16 @@
 // Checkpoints: what is saved is what is loaded, bit for bit; a mismatched, truncated or corrupted
 // checkpoint loads nothing and says why; a save killed at any moment leaves the previous training
 // checkpoint loadable.
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs, { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { initParams, paramLayout, type GPTConfig } from '../model/config.js';
+import { CONFIG_LIMITS, initParams, paramLayout, validateConfig, type GPTConfig } from '../model/config.js';
 import { GPT } from '../model/gpt.js';
 import { readSafetensors, writeSafetensors } from '../model/safetensors.js';
 import { loadCheckpoint, loadTrainingCheckpoint, saveCheckpoint, saveTrainingCheckpoint, type TrainingCheckpoint } from '../train/files.js';
@@ -81,6 +83,86 @@ t('a config that does not match the tensors is rejected, naming the tensor', asy
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+/** A 2-block checkpoint folder whose config.json (manifest updated too) has `patch` applied. */
+function withConfig(patch: Record<string, unknown>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'forkgrad-ck-'));
+  const l = paramLayout(cfg, 64);
+  saveCheckpoint(dir, cfg, l, initParams(cfg, l, 1));
+  const json = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+  replaceVouched(dir, 'config.json', JSON.stringify({ ...json, ...patch }));
+  return dir;
+}
+
+t('a config.json claiming n_layer 1e9 beside 2 blocks is rejected at once, before a layout is built', () => {
+  const dir = withConfig({ n_layer: 1_000_000_000 });
+  try {
+    // In a child process with a hard kill, so a loader that hangs (the old one built a 12·10⁹-entry
+    // layout first: over 60 s) fails this test instead of stalling the suite. The child times the
+    // load alone (not its own start-up); 1 s is a guard against a hang, not a speed claim.
+    const files = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '..', 'train', 'files.ts')).href;
+    const code = `const { loadCheckpoint } = await import(${JSON.stringify(files)});
+      const t0 = performance.now();
+      try { loadCheckpoint(${JSON.stringify(dir)}); console.log(JSON.stringify({ loaded: true })); }
+      catch (e) { console.log(JSON.stringify({ ms: performance.now() - t0, error: e.message })); }`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL' });
+    assert.is(r.signal, null, `the loader was still running after 30 s (killed); stderr: ${r.stderr}`);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    assert.not.ok(out.loaded, 'a config that disagrees with its tensors must not load');
+    assert.match(out.error, /config\.json says n_layer 1000000000 but model\.safetensors holds 2 blocks \(h\.0 … h\.1\) and no tensor "h\.2\.\*"/);
+    assert.ok(out.ms < 1000, `rejecting it took ${out.ms.toFixed(0)} ms`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+t('config.json claims are checked against the tensors: fewer blocks, a head that is not there or is', () => {
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ n_layer: 1 }, /config\.json says n_layer 1 but model\.safetensors holds 2 blocks \(h\.0 … h\.1\); use the config\.json saved with these weights/],
+    [{ tie_word_embeddings: true }, /model\.safetensors has an untied "lm_head\.weight" but config\.json says tie_word_embeddings true/],
+    [{ n_positions: 10 }, /tensor "wpe\.weight" has shape \[9,15\] but config\.json implies \[10,15\] \(n_positions 10, n_embd 15\)/],
+    [{ vocab_size: 23 }, /tensor "wte\.weight" has shape \[22,15\] but config\.json implies \[23,15\] \(vocab_size 23, n_embd 15\)/],
+  ];
+  for (const [patch, error] of cases) {
+    const dir = withConfig(patch);
+    try {
+      assert.throws(() => loadCheckpoint(dir, 64), error, JSON.stringify(patch));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});
+
+t('config.json type errors show the value as JSON, under config.json\'s own key', () => {
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ vocab_size: '22' }, /config\.json: vocab_size is "22" \(a string\); it must be a positive integer/],
+    [{ n_layer: 2.5 }, /config\.json: n_layer is 2\.5; it must be a positive integer/],
+    [{ n_head: null }, /config\.json: n_head is null; it must be a positive integer/],
+    [{ n_embd: [15] }, /config\.json: n_embd is \[15\] \(an array\); it must be a positive integer/],
+    [{ n_positions: undefined }, /config\.json: n_positions is missing; it must be a positive integer/],
+    [{ tie_word_embeddings: 'false' }, /config\.json: tie_word_embeddings is "false" \(a string\); it must be true/],
+  ];
+  for (const [patch, error] of cases) {
+    const dir = withConfig(patch);
+    try {
+      assert.throws(() => loadCheckpoint(dir, 64), error, JSON.stringify(patch));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});
+
+t('validateConfig refuses sizes past its limits from the numbers alone (no layout is built)', () => {
+  const base: GPTConfig = { nLayer: 2, nHead: 2, dModel: 16, contextLength: 32, vocabSize: 22, tiedHead: true };
+  assert.throws(() => validateConfig({ ...base, nLayer: CONFIG_LIMITS.nLayer + 1 }), /nLayer is 1025; forkgrad builds at most 1024 blocks/);
+  assert.throws(() => validateConfig({ ...base, dModel: 2 ** 20 }), /describes 2\.64e\+13 parameters \(nLayer 2, dModel 1048576, .*\); at most 4294967295 fit one flat buffer/);
+  assert.throws(() => validateConfig({ ...base, contextLength: 2 ** 40 }), /describes .* parameters/);
+  assert.throws(() => validateConfig({ ...base, vocabSize: 2 ** 53 }), /vocabSize is 9007199254740992; it must be a positive integer/);
+  // the limits leave every real small model alone: the count matches the layout's
+  const ok = { ...base, nLayer: CONFIG_LIMITS.nLayer, dModel: 64 };
+  validateConfig(ok);
+  assert.ok(paramLayout(ok, 1).count < CONFIG_LIMITS.params);
 });
 
 // ------------------------------------------------------------ training checkpoints (no GPU needed)
