@@ -35,6 +35,9 @@
 //   backward  = one of the three above
 //   optimizer = 2·n + normScratchSize(n) + 14·n           (gradient norm, its finish, AdamW; n = the flat
 //               parameter buffer's length, padding included)
+// With rollout reuse the decoder captures the training forward's activations and logits, so the
+// forward phase keeps only the entropy and the PG loss; the exact backward may also skip each
+// sequence's causal tail (rows after its last selected row get no gradient: DenseTail).
 //
 // Other shapes (the projection, scripts/project-flops.ts): a FlopShape generalises the GPT-2 shape
 // to grouped KV heads (q width H·hd, k/v width Hkv·hd), a gated MLP (gate and up: a C×2F linear,
@@ -81,19 +84,30 @@ export function gptFlopShape(cfg: GPTConfig, align = 1): FlopShape {
 
 const shapeOf = (s: GPTConfig | FlopShape): FlopShape => ('qDim' in s ? s : gptFlopShape(s));
 
+/** Rows (and their causal pairs) an exact backward's dense part covers when it skips each
+ * sequence's causal tail: positions after a sequence's last selected row get no gradient in exact
+ * mode (keys and values only feed later queries), so rows = Σ_b (last_b + 1), pairs = Σ_b (last_b +
+ * 1)(last_b + 2)/2. Default: all B·T rows and B·T(T+1)/2 pairs. */
+export interface DenseTail {
+  rows: number;
+  pairs: number;
+}
+
 /** The backward's FLOPs as named terms (their sum is predictBackwardFlops). */
-export function backwardFlopTerms(cfg: GPTConfig | FlopShape, B: number, T: number, k: number, mode: BackwardMode, pairs?: number): FlopTerm[] {
+export function backwardFlopTerms(cfg: GPTConfig | FlopShape, B: number, T: number, k: number, mode: BackwardMode, pairs?: number, tail?: DenseTail): FlopTerm[] {
   const s = shapeOf(cfg);
-  const N = B * T, C = s.dModel, F = s.ffn, V = s.vocabSize, L = s.nLayer, Q = s.qDim;
-  if (!(Number.isInteger(k) && k >= 0 && k <= N)) throw new Error(`predictBackwardFlops: k is ${k}; it must be an integer in [0, B·T = ${N}]`);
-  const P = (B * T * (T + 1)) / 2;
+  const N0 = B * T, C = s.dModel, F = s.ffn, V = s.vocabSize, L = s.nLayer, Q = s.qDim;
+  if (!(Number.isInteger(k) && k >= 0 && k <= N0)) throw new Error(`predictBackwardFlops: k is ${k}; it must be an integer in [0, B·T = ${N0}]`);
+  if (tail && mode !== 'exact') throw new Error(`predictBackwardFlops: a causal tail applies to the exact backward only, not ${mode}`);
+  const N = tail ? tail.rows : N0;
+  const P = tail ? tail.pairs : (B * T * (T + 1)) / 2;
   const p = pairs ?? (k * (T + 1)) / 2;
   const head = (n: number) => 4 * n * V * C;
   const ln = (n: number, acc: number) => (10 + acc) * n * C + 5 * n * C;
   const linear = (n: number, i: number, o: number) => 4 * n * i * o + (s.bias ? n * o : 0);
   const act = (n: number) => GELU_GRAD_FLOPS * n * F;
   const attn = (q: number, pr: number) => 2 * Q * q + 8 * Q * pr;
-  const forkAttn = (n: number, pr: number) => rowAttentionFlops(Q, N, n, pr);
+  const forkAttn = (n: number, pr: number) => rowAttentionFlops(Q, N0, n, pr);
   const embed = (n: number) => 2 * n * C;
   const up = s.gated ? 2 * F : F;
   const block = (l: number, upper: number, low: number, core: number): FlopTerm[] => [
@@ -119,8 +133,8 @@ export function backwardFlopTerms(cfg: GPTConfig | FlopShape, B: number, T: numb
 }
 
 /** Analytic backward FLOPs for B sequences of T positions with k selected rows (see above). */
-export function predictBackwardFlops(cfg: GPTConfig | FlopShape, B: number, T: number, k: number, mode: BackwardMode, pairs?: number): number {
-  return backwardFlopTerms(cfg, B, T, k, mode, pairs).reduce((s, t) => s + t.flops, 0);
+export function predictBackwardFlops(cfg: GPTConfig | FlopShape, B: number, T: number, k: number, mode: BackwardMode, pairs?: number, tail?: DenseTail): number {
+  return backwardFlopTerms(cfg, B, T, k, mode, pairs, tail).reduce((s, t) => s + t.flops, 0);
 }
 
 /** Forward FLOPs over n rows whose attention covers `pairs` (query, key) pairs (see above): the
@@ -149,6 +163,13 @@ export interface StepShape {
   pairs?: number;
   /** rollouts this step (1 + dynamic-sampling rounds that ran); default 1 */
   rounds?: number;
+  /** rollout reuse: the update takes the captured rollout's activations and logits instead of a
+   * training forward; the entropy and the PG loss still run (on the captured logits) */
+  reuse?: boolean;
+  /** exact mode's dense part restricted to each sequence's causal prefix (see DenseTail) */
+  tail?: DenseTail;
+  /** optimizer steps per rollout batch (mini-batches); default 1 */
+  updates?: number;
 }
 
 /** Analytic FLOPs of one RL step per phase, as train/rl.ts records them in RlStepMetrics.flops. */
@@ -160,9 +181,9 @@ export function predictStepFlops(cfg: GPTConfig | FlopShape, st: StepShape): Rec
   const rounds = st.rounds ?? 1;
   return {
     rollout: rounds * (predictForwardFlops(s, N, P) + SAMPLE_FLOPS * N * V),
-    forward: predictForwardFlops(s, N, P) + ENTROPY_FLOPS * N * V + PG_LOSS_FLOPS * k * V,
-    backward: predictBackwardFlops(s, B, T, k, mode, st.pairs),
-    optimizer: 16 * s.params + normScratchSize(s.params),
+    forward: (st.reuse ? 0 : predictForwardFlops(s, N, P)) + ENTROPY_FLOPS * N * V + PG_LOSS_FLOPS * k * V,
+    backward: predictBackwardFlops(s, B, T, k, mode, st.pairs, st.tail),
+    optimizer: (st.updates ?? 1) * (16 * s.params + normScratchSize(s.params)),
   };
 }
 
