@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { GPT } from '../model/gpt.js';
 import type { RunOptions, Stage } from './cli.js';
 import { loadTrainingCheckpoint, saveTrainingCheckpoint, type TrainState, type TrainingCheckpoint } from './files.js';
+import { checkSchema, RUN_SCHEMA } from './schema.js';
 
 export const CHECKPOINTS = 'checkpoints';
 
@@ -19,16 +20,29 @@ export function readRunSettings(runDir: string): RunOptions {
   const path = join(runDir, 'run.json');
   if (!existsSync(runDir)) throw new Error(`--resume ${runDir}: the folder does not exist; pass a run folder written by train/run.ts`);
   if (!existsSync(path)) throw new Error(`--resume ${runDir}: it has no run.json; pass a run folder written by train/run.ts`);
-  let options: RunOptions;
+  let meta: { schema?: unknown; options?: RunOptions };
   try {
-    options = JSON.parse(readFileSync(path, 'utf8')).options;
+    meta = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
     throw new Error(`--resume ${runDir}: run.json is not valid JSON (${(e as Error).message})`);
   }
+  checkSchema(`--resume ${runDir}: run.json`, meta?.schema, RUN_SCHEMA, 'start a new run');
+  const options = meta.options;
   if (!options || typeof options !== 'object' || !options.model || !options.rl || !options.sft || !options.task) {
     throw new Error(`--resume ${runDir}: run.json holds no run settings; pass a run folder written by train/run.ts`);
   }
   return options;
+}
+
+/** Flags that change no number the run computes: a resumed run takes them from this command line
+ * when given there (cli.ts RunControl.given), and every other setting from run.json. */
+const PROCESS_SETTINGS = ['saveSteps', 'nonFinitePatience'] as const satisfies readonly (keyof RunOptions)[];
+
+/** The one place a resumed run's settings are merged: the saved ones, with the process flags given anew. */
+export function resumedOptions(saved: RunOptions, given: RunOptions, explicit: ReadonlySet<keyof RunOptions>): RunOptions {
+  const out: RunOptions = { ...saved };
+  for (const k of PROCESS_SETTINGS) if (explicit.has(k)) out[k] = given[k];
+  return out;
 }
 
 /** The latest checkpoint of a run folder, verified, plus a check that metrics.jsonl reaches its offset. */

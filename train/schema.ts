@@ -1,10 +1,10 @@
 // The records forkgrad writes, in one place: metrics.jsonl lines and run.json (train/pipeline.ts via
-// train/run.ts, and the page's session), and their schema versions. Type-only apart from a few
-// literal constants (no imports at run time), so the report's chart code can import it freely.
+// train/run.ts, and the page's session), and their schema versions. Types, a few literal constants
+// and the version check: no imports at run time, so the report's chart code can import it freely.
 //
 // Versions: a record or folder without a version field was written before versioning, in the shape
 // of version 1, and reads as version 1. A reader refuses a version newer than it knows, with a
-// message naming the file and what to do (train/files.ts checkSchema). Bump a version when a field
+// message naming the file and what to do (checkSchema below). Bump a version when a field
 // changes meaning or disappears (adding an optional field needs no bump), and teach the readers the
 // old shape or refuse it with a message.
 import type { RunOptions } from './cli.js';
@@ -13,6 +13,17 @@ import type { RunOptions } from './cli.js';
 export const RUN_SCHEMA = 1;
 /** the experiment's per-job record files (scripts/experiment/records.ts) */
 export const EXPERIMENT_SCHEMA = 1;
+
+/**
+ * The version of a file's records: `found` (undefined: written before versioning, read as 1) if this
+ * code reads it; otherwise throws one line naming the file, its version and what to do.
+ */
+export function checkSchema(file: string, found: unknown, current: number, fix: string): number {
+  const v = found === undefined ? 1 : found;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${file} has schema version ${JSON.stringify(found)}, not a version forkgrad writes; ${fix}`);
+  if (v > current) throw new Error(`${file} has schema version ${v}, written by a newer forkgrad (this one reads up to ${current}); update forkgrad, or ${fix}`);
+  return v;
+}
 
 export type Stage = 'sft' | 'rl';
 
@@ -70,7 +81,18 @@ export interface HeldOutEvalRecord {
 
 export type MetricsRecord = SftStepRecord | SftEvalRecord | RlStepRecord | RlEvalMetrics | HeldOutEvalRecord;
 
-// ---- run.json and summary.json
+// ---- run.json, summary.json and what a training checkpoint carries
+
+/** What the RL stage carries across a resume (a training checkpoint's state.run). */
+export interface RlProgress extends Record<string, unknown> {
+  baseGreedyAccuracy: number;
+  basePassAtK: { k: number; passAtK: number }[];
+  /** per phase, summed over the steps so far */
+  totals: Record<string, { flops: number; ms: number }>;
+  denseBackwardFlops: number;
+  /** RL wall-clock seconds so far */
+  seconds: number;
+}
 
 export interface RunFolderMeta {
   /** RUN_SCHEMA when written; absent in folders written before versioning (read as 1) */

@@ -8,6 +8,7 @@ import { noisyTeacher, sftBatch, sftPositions } from './data.js';
 import { greedyAccuracy } from './evaluate.js';
 import { NonFiniteGuard, type Resume, type StepCheckpoint } from './loop.js';
 import { learningRate } from './schedule.js';
+import { seedPlan } from './seeds.js';
 
 export interface SftOptions {
   task: TaskConfig;
@@ -55,11 +56,12 @@ export async function trainSft(model: GPT, o: SftOptions, hooks: SftHooks = {}, 
   const { rt } = model;
   const T = sftPositions(o.task);
   const B = o.batchSize;
-  const next = sampler(o.task, { seed: o.seed, split: 'train' });
+  const seeds = seedPlan(o.seed);
+  const next = sampler(o.task, { seed: seeds.sftData, split: 'train' });
   if (run.resume) next.state = run.resume.data;
   const guard = new NonFiniteGuard('sft', run.nonFinitePatience);
   // A held-out seed stream disjoint from training by construction (verify's split rule).
-  const heldout = generate(o.task, { seed: o.seed + 1, split: 'heldout', count: o.evalProblems, unique: true });
+  const heldout = generate(o.task, { seed: seeds.heldout, split: 'heldout', count: o.evalProblems, unique: true });
   const targets = rt.empty([B * T], 'u32', 'sft targets');
   const weights = rt.empty([B * T], 'f32', 'sft weights');
   const losses = rt.empty([B * T], 'f32', 'sft losses');
@@ -68,7 +70,7 @@ export async function trainSft(model: GPT, o: SftOptions, hooks: SftHooks = {}, 
     for (let step = done + 1; step <= o.steps; step++) {
       if (hooks.shouldStop?.()) break;
       const t0 = performance.now();
-      const batch = sftBatch(Array.from({ length: B }, () => noisyTeacher(next(), o.labelNoise ?? 0, o.seed)), T);
+      const batch = sftBatch(Array.from({ length: B }, () => noisyTeacher(next(), o.labelNoise ?? 0, seeds.labelNoise)), T);
       rt.write(model.tokensFor(B, T), batch.tokens);
       rt.write(targets, batch.targets);
       rt.write(weights, batch.weights);

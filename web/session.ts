@@ -1,14 +1,13 @@
 // One training session in the tab: a warm start (SFT trained here, or a checkpoint made in Node),
-// then RL, through the same train/ code that train/run.ts drives. The session owns the model and
+// then RL, through train/pipeline.ts's RL stage as train/run.ts's pipeline runs it. The session owns the model and
 // the trainer, keeps the run's records in report.html's shape (train/charts.ts RunData), and yields
 // to the event loop after every step so the page stays responsive.
 import type { Runtime } from '../kernels/runtime.js';
 import type { Checkpoint } from '../model/checkpoint.js';
-import { initParams, paramLayout } from '../model/config.js';
-import { predictBackwardFlops } from '../model/flops.js';
 import { GPT } from '../model/gpt.js';
 import { collectRun, type RunData } from '../train/charts.js';
-import { RlTrainer, type RlStepMetrics } from '../train/rl.js';
+import { freshModel, RlStage } from '../train/pipeline.js';
+import type { RolloutSample } from '../train/schema.js';
 import { trainSft } from '../train/sft.js';
 import type { PageSettings } from './settings.js';
 
@@ -16,7 +15,7 @@ export type WarmSource = { kind: 'train' } | { kind: 'checkpoint'; checkpoint: C
 export type SessionState = 'idle' | 'sft' | 'rl' | 'stopping' | 'paused' | 'done' | 'failed';
 
 /** The rollouts of one RL step, as train/rl.ts reports them for display. */
-export interface RolloutView { step: number; samples: RlStepMetrics['samples']; threshold: number }
+export interface RolloutView { step: number; samples: RolloutSample[]; threshold: number }
 
 /** Lets the browser render and handle input between steps (a macrotask, unlike a resolved promise). */
 const yieldToBrowser = () => new Promise<void>((r) => setTimeout(r, 0));
@@ -35,7 +34,7 @@ export class Session {
   /** the settings of the latest start */
   settings: PageSettings | null = null;
 
-  private trainer: RlTrainer | null = null;
+  private rlStage: RlStage | null = null;
   private trainerKey = '';
   /** RL steps run by earlier trainers (a settings change while paused starts a new one) */
   private stepOffset = 0;
@@ -76,9 +75,9 @@ export class Session {
   async reset(): Promise<void> {
     this.pause();
     await this.running?.catch(() => {});
-    this.trainer?.destroy();
+    this.rlStage?.destroy();
     this.model?.destroy();
-    this.trainer = this.model = null;
+    this.rlStage = this.model = null;
     this.trainerKey = '';
     this.stepOffset = 0;
     this.run = collectRun([]);
@@ -116,7 +115,7 @@ export class Session {
     this.newStage();
     this.sft = { step: 0, total: s.sft.steps, stoppedEarly: false };
     this.changed();
-    this.model = new GPT(rt, s.model, initParams(s.model, paramLayout(s.model, rt.viewAlign), s.sft.seed));
+    this.model = freshModel(rt, s.model, s.sft);
     this.origin = `SFT in this tab (${s.sft.task.task})`;
     const r = await trainSft(this.model, s.sft, {
       shouldStop: () => this.stopRequested,
@@ -142,36 +141,32 @@ export class Session {
     const done = this.rl.step;
     this.rl.total = s.rl.maxSteps;
     if (done >= s.rl.maxSteps) return;
-    // Same settings: resume the trainer (its step count and schedule go on). Changed settings: a
-    // new trainer for the remaining steps, on the same model and optimizer state.
+    // Same settings: resume the stage (its step count and schedule go on). Changed settings: a
+    // new stage for the remaining steps, on the same model and optimizer state.
     const key = JSON.stringify(s.rl);
-    if (!this.trainer || key !== this.trainerKey) {
-      // RL starts with a fresh AdamW, as train/run.ts does (an SFT base trained here then matches
-      // one loaded from a checkpoint); a later trainer keeps the moments RL built up.
-      if (!this.trainer) model.opt.reset();
-      this.trainer?.destroy();
+    if (!this.rlStage || key !== this.trainerKey) {
+      // RL starts with a fresh AdamW, as in train/run.ts; a later stage keeps the moments RL built up.
+      const fresh = !this.rlStage;
+      this.rlStage?.destroy();
       this.stepOffset = done;
-      this.trainer = new RlTrainer(model, { ...s.rl, maxSteps: s.rl.maxSteps - done });
+      this.rlStage = new RlStage(model, { ...s.rl, maxSteps: s.rl.maxSteps - done }, { freshOptimizer: fresh });
       this.trainerKey = key;
     }
-    const trainer = this.trainer;
+    const stage = this.rlStage;
     this.state = 'rl';
     this.newStage();
     this.changed();
     if (!this.run.baseEval) {
-      const acc = await trainer.evaluate();
-      this.run.baseEval = { stage: 'sft-base-eval', step: 0, greedyAccuracy: acc, passAtK: [], samples: 0, problems: s.rl.evalProblems };
+      this.run.baseEval = await stage.baseEvaluation(null); // greedy only: pass@k would take minutes in a tab
       this.changed();
     }
-    const B = trainer.o.numPrompts * trainer.o.numGenerations;
-    await trainer.train({
+    await stage.train({
       shouldStop: () => this.stopRequested,
-      onStep: async (m) => {
-        const step = this.stepOffset + m.step;
-        const { samples, ...record } = m;
-        const dense = predictBackwardFlops(model.cfg, B, trainer.positions, m.selected, 'dense');
-        this.run.rlSteps.push({ ...record, step, denseBackwardFlops: dense });
-        this.rollouts = [{ step, samples, threshold: trainer.o.forkThreshold }, ...this.rollouts].slice(0, 3);
+      onStep: async (r) => {
+        const step = this.stepOffset + r.step;
+        const { samples, ...record } = r;
+        this.run.rlSteps.push({ ...record, step });
+        this.rollouts = [{ step, samples, threshold: stage.o.forkThreshold }, ...this.rollouts].slice(0, 3);
         this.rl.step = step;
         this.tick();
         this.changed();
