@@ -1,5 +1,6 @@
 // The one place that knows where the GPUDevice comes from: Dawn in Node (npm `webgpu`),
 // `navigator.gpu` in a browser. Everything else receives a `Gpu` and never asks which.
+import { paceDawnPolling } from './dawn-poll.js';
 
 export interface AdapterReport {
   vendor: string;
@@ -63,6 +64,7 @@ async function getNavigatorGpu(opts: GpuOptions): Promise<{ gpu: GPU; host: stri
   const modName = 'webgpu';
   const dawn: any = await import(/* @vite-ignore */ modName);
   Object.assign(globalThis, dawn.globals);
+  paceDawnPolling(); // the binding busy-waits on setImmediate otherwise (kernels/dawn-poll.ts)
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
   let instance: GPU | null = dawn.create(opts.dawnOptions ?? []);
   return { gpu: instance!, host: 'node-dawn', release: () => { instance = null; } };
