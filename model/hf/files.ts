@@ -1,0 +1,25 @@
+// Reads a Hugging Face GPT-2 folder from disk (Node). The page gets the same files from a drop.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface Gpt2Files {
+  config: string;
+  vocab: string;
+  merges: string;
+  /** model.safetensors, read only when asked (after the config has been checked). */
+  weights: () => Uint8Array;
+}
+
+/** Throws one line naming the missing file and what the folder must hold. */
+export function gpt2Files(dir: string): Gpt2Files {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`checkpoint folder ${dir} does not exist; give a folder saved by Hugging Face (config.json, model.safetensors, vocab.json, merges.txt)`);
+  const need = ['config.json', 'model.safetensors', 'vocab.json', 'merges.txt'];
+  const missing = need.filter((f) => !existsSync(join(dir, f)));
+  if (missing.length) {
+    const bin = missing.includes('model.safetensors') && existsSync(join(dir, 'pytorch_model.bin'))
+      ? ' (it has pytorch_model.bin: save it again with save_pretrained(..., safe_serialization=True), or download model.safetensors)' : '';
+    throw new Error(`${dir} has no ${missing.join(', ')}${bin}; a GPT-2 checkpoint folder needs ${need.join(', ')}`);
+  }
+  const text = (f: string) => readFileSync(join(dir, f), 'utf8');
+  return { config: text('config.json'), vocab: text('vocab.json'), merges: text('merges.txt'), weights: () => new Uint8Array(readFileSync(join(dir, 'model.safetensors'))) };
+}
