@@ -3,14 +3,14 @@
 // interval are injected, so nothing here waits.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { formatDuration, PLAIN_INTERVAL_S, Progress } from '../train/progress.js';
+import { formatDuration, PLAIN_INTERVAL_S, ProgressDisplay } from '../train/progress.js';
 
 const t = suite('progress');
 
 function plain(intervalS?: number) {
   let ms = 0;
   const lines: string[] = [];
-  const p = new Progress({
+  const p = new ProgressDisplay({
     stage: 'SFT', format: 'unused off a terminal', etaBuffer: 50, fields: { loss: 'loss', acc: 'held-out' },
     tty: false, write: (l) => lines.push(l), now: () => ms, intervalS,
   });
@@ -73,7 +73,7 @@ t('durations read like the bar\'s', () => {
   assert.is(formatDuration(185), '3m 05s');
   assert.is(formatDuration(3725), '1h 02m');
   assert.is(formatDuration(Infinity), '?');
-  assert.throws(() => new Progress({ stage: 'RL', format: '', etaBuffer: 1, fields: {}, tty: false, intervalS: 0 }), /interval is 0 s; it must be positive/);
+  assert.throws(() => new ProgressDisplay({ stage: 'RL', format: '', etaBuffer: 1, fields: {}, tty: false, intervalS: 0 }), /interval is 0 s; it must be positive/);
 });
 
 t.run();

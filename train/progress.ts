@@ -34,7 +34,7 @@ export function formatDuration(s: number): string {
 }
 
 /** The part of cli-progress's SingleBar that run.ts uses: start, update (value and/or payload), stop. */
-export class Progress {
+export class ProgressDisplay {
   private readonly bar: cliProgress.SingleBar | null;
   private readonly write: (line: string) => void;
   private readonly now: () => number;

@@ -6,7 +6,6 @@
 // from the latest one exactly (train/resume.ts).
 import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import cliProgress from 'cli-progress';
 import { describeAdapter, getGpu, type Gpu } from '../kernels/device.js';
 import { formatTable, Runtime } from '../kernels/runtime.js';
 import type { Checkpoint } from '../model/checkpoint.js';
@@ -18,6 +17,7 @@ import { injectNonFinite } from './faults.js';
 import { loadCheckpoint, saveCheckpoint, writeFileAtomic, type TrainingCheckpoint } from './files.js';
 import { checkBufferLimits, runBuffers } from './limits.js';
 import { NonFiniteError } from './loop.js';
+import { ProgressDisplay } from './progress.js';
 import { runPipeline, type PipelineHooks, type RlResume } from './pipeline.js';
 import { writeReport } from './report.js';
 import { Checkpointer, openResume, readRunSettings, resumedOptions, rewindMetrics } from './resume.js';
@@ -172,8 +172,9 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (e) => void fail(e));
 
   const bars = {
-    sft: new cliProgress.SingleBar({ format: 'SFT [{bar}] {value}/{total} | loss {loss} | held-out {acc} | {eta_formatted} left', etaBuffer: 50 }, cliProgress.Presets.shades_classic),
-    rl: new cliProgress.SingleBar({ format: 'RL  [{bar}] {value}/{total} | reward {reward} | held-out {acc} | {eta_formatted} left', etaBuffer: 20 }, cliProgress.Presets.shades_classic),
+    // a bar on a terminal, a plain line about every 30 s without one (train/progress.ts)
+    sft: new ProgressDisplay({ stage: 'SFT', format: 'SFT [{bar}] {value}/{total} | loss {loss} | held-out {acc} | {eta_formatted} left', etaBuffer: 50, fields: { loss: 'loss', acc: 'held-out' } }),
+    rl: new ProgressDisplay({ stage: 'RL', format: 'RL  [{bar}] {value}/{total} | reward {reward} | held-out {acc} | {eta_formatted} left', etaBuffer: 20, fields: { reward: 'reward', acc: 'held-out' } }),
   };
 
   const hooks: PipelineHooks = {
@@ -244,7 +245,7 @@ async function main(): Promise<void> {
 /** The warm start: the resumed run's model, a --checkpoint, or SFT (reused from the cache when one matches). */
 async function warm(
   rt: Runtime, gpu: Gpu, opts: RunOptions, runDir: string, from: { start: Checkpoint | null; resumed: Resumed | null },
-  hooks: SftHooks, onTrainStart: (m: GPT) => void, bar: cliProgress.SingleBar,
+  hooks: SftHooks, onTrainStart: (m: GPT) => void, bar: ProgressDisplay,
 ): Promise<GPT> {
   const { start, resumed } = from;
   if (resumed?.state.stage === 'rl') return new GPT(rt, resumed.config, resumed.params); // the pipeline restores the optimizer
