@@ -271,15 +271,21 @@ export type DecodePos = number | ArrayLike<number> | { gpu: Tensor; host: ArrayL
 /**
  * One generation step: qkv [B, 3C] of each sequence's new position pos_b; writes its k, v into the
  * cache at pos_b and out [B, C] = attention over cache positions 0..pos_b (earlier positions must
- * already be there). Equal bit for bit to attentionForward's row pos_b on the same data.
+ * already be there). Equal bit for bit to attentionForward's row pos_b on the same data. With
+ * `lse`, also writes the logsumexp attentionForward saves (mode 'lse') at position pos_b of
+ * saved [B, H, T] (positions ≥ T are not written): a rollout then leaves what the backward reads.
  */
 export function attentionDecode(
   rt: Runtime,
-  a: { qkv: Tensor; cache: KVCache; out: Tensor; pos: DecodePos } & AttnTuning,
+  a: { qkv: Tensor; cache: KVCache; out: Tensor; pos: DecodePos; lse?: { saved: Tensor; T: number } } & AttnTuning,
 ): Tensor {
   const { B, H, hd, Tmax } = a.cache, C = H * hd;
   checkSize('attentionDecode', 'qkv', a.qkv, [B, 3 * C]);
   checkSize('attentionDecode', 'out', a.out, [B, C]);
+  if (a.lse) {
+    if (!(Number.isInteger(a.lse.T) && a.lse.T >= 1)) throw new Error(`attentionDecode: lse.T is ${a.lse.T}; it must be a positive integer`);
+    checkSize('attentionDecode', 'lse.saved', a.lse.saved, savedShape({ B, T: a.lse.T, H, hd }, 'lse'));
+  }
   const host = typeof a.pos === 'number' ? Array.from({ length: B }, () => a.pos as number) : 'gpu' in a.pos ? a.pos.host : a.pos;
   if (host.length !== B) throw new Error(`attentionDecode: ${host.length} positions for ${B} sequences`);
   let keys = 0;
@@ -306,11 +312,11 @@ export function attentionDecode(
     tensors: [a.qkv, a.cache.k, a.cache.v, ...(posT ? [posT] : [])],
     groups: [Math.ceil((B * H * hd) / layout(hd).W / 64)],
   });
-  const k = rt.kernel({ name: 'attn_decode', code: decodeWGSL(hd, !!posT, R) });
+  const k = rt.kernel({ name: 'attn_decode', code: decodeWGSL(hd, !!posT, R, !!a.lse) });
   rt.dispatch(k, {
-    params: [H, B, Tmax, pos],
+    params: [H, B, Tmax, pos, a.lse?.T ?? 0],
     fparams: [1 / Math.sqrt(hd)],
-    tensors: [a.qkv, a.cache.k, a.cache.v, a.out, ...(posT ? [posT] : [])],
+    tensors: [a.qkv, a.cache.k, a.cache.v, a.out, ...(posT ? [posT] : []), ...(a.lse ? [a.lse.saved] : [])],
     groups: [Math.ceil((B * H) / R)],
     flops: 4 * hd * H * keys,
   });

@@ -370,18 +370,21 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
  * already stored there by cacheWriteWGSL) with the forward's exact arithmetic. Positions come from
  * a uniform (all equal) or a u32 buffer [B]; a position ≥ Tmax leaves y untouched. The cache is
  * bound read-only: on llvmpipe the same kernel storing the new row itself compiled 3× as slowly.
+ * With `saveLse`, also writes the forward's logsumexp m + log(l) at lse[(b·H + h)·Tsave + pos]
+ * (the [B, H, T] layout attentionForward saves for the backward), for pos < Tsave.
  */
-export function decodeWGSL(hd: number, perSeq: boolean, R: number): string {
+export function decodeWGSL(hd: number, perSeq: boolean, R: number, saveLse = false): string {
   const L = layout(hd);
   return /* wgsl */ `
 ${L.consts}
-struct P { H: u32, B: u32, Tmax: u32, pos: u32, scale: f32 }
+struct P { H: u32, B: u32, Tmax: u32, pos: u32, Tsave: u32, scale: f32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> qkv: array<${L.V}>;
 @group(0) @binding(2) var<storage, read> kc: array<${L.V}>;
 @group(0) @binding(3) var<storage, read> vc: array<${L.V}>;
 @group(0) @binding(4) var<storage, read_write> y: array<${L.V}>;
 ${perSeq ? '@group(0) @binding(5) var<storage, read> posOf: array<u32>;' : ''}
+${saveLse ? `@group(0) @binding(${perSeq ? 6 : 5}) var<storage, read_write> lse: array<f32>;` : ''}
 
 @compute @workgroup_size(${R})
 fn main(@builtin(global_invocation_id) gid: vec3u) {
@@ -399,6 +402,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   let inv = 1.0 / l;
   let yo = b * CV + h * HV;
   ${each(L.HV, (d) => `y[yo + ${d}u] = o${d} * inv;`)}
+  ${saveLse ? 'if (pos < p.Tsave) { lse[bh * p.Tsave + pos] = m + log(l); }' : ''}
 }`;
 }
 

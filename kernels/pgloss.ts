@@ -1,5 +1,7 @@
 import type { Runtime, Tensor } from './runtime.js';
-import { pgLossWGSL, tokenEntropyWGSL } from './pgloss.wgsl.js';
+import { PG_STATS, PG_STATS_WIDTH, pgLossWGSL, tokenEntropyWGSL } from './pgloss.wgsl.js';
+
+export { PG_STATS, PG_STATS_WIDTH };
 
 export interface PgLossOptions {
   /** Logits are divided by this before the softmax (the sampling temperature, as TRL does). */
@@ -30,7 +32,8 @@ export function tokenEntropy(rt: Runtime, a: { logits: Tensor; entropy: Tensor }
 
 /**
  * Clipped policy-gradient loss over the `rows` list (k = rows.size): writes dlogits for exactly those
- * rows and per-row [loss, ratio, clipped, entropy] into stats [k, 4]. Other dlogits rows are untouched.
+ * rows and per-row statistics into stats [k, PG_STATS_WIDTH] (columns PG_STATS: loss, ratio,
+ * clipped, entropy). Other dlogits rows are untouched.
  */
 export function pgLoss(
   rt: Runtime,
@@ -40,6 +43,7 @@ export function pgLoss(
   const [n, v] = a.logits.shape;
   const k = a.rows.size;
   if (!(o.temperature > 0)) throw new Error(`pgLoss: temperature must be > 0, got ${o.temperature}`);
+  if (a.stats.size !== k * PG_STATS_WIDTH) throw new Error(`pgLoss: stats (${a.stats.label}) has ${a.stats.size} elements; it must be [k = ${k}, ${PG_STATS_WIDTH}]`);
   const kern = rt.kernel({ name: 'pg_loss', code: pgLossWGSL });
   rt.dispatch(kern, {
     ...uniforms(n, v, k, o),
@@ -47,4 +51,11 @@ export function pgLoss(
     groups: [Math.ceil(k / 64)],
     flops: k * v * 9,
   });
+}
+
+/** Sums of the PG_STATS columns over the k rows of a read-back stats [k, PG_STATS_WIDTH]. */
+export function sumPgStats(st: ArrayLike<number>, k: number): Record<keyof typeof PG_STATS, number> {
+  const out = { loss: 0, ratio: 0, clipped: 0, entropy: 0 };
+  for (let i = 0; i < k; i++) for (const c of Object.keys(PG_STATS) as (keyof typeof PG_STATS)[]) out[c] += st[i * PG_STATS_WIDTH + PG_STATS[c]];
+  return out;
 }

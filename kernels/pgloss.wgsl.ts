@@ -8,6 +8,11 @@
 //   Unselected dlogits rows are never written: the caller zeroes the buffer once per step, and the
 //   sparse backward never reads them.
 
+/** pg_loss's per-row statistics: the columns of stats [k, PG_STATS_WIDTH], named once for the
+ * kernel text below and for every reader (train/rl.ts, the loss guard). */
+export const PG_STATS = { loss: 0, ratio: 1, clipped: 2, entropy: 3 } as const;
+export const PG_STATS_WIDTH = 4;
+
 const common = /* wgsl */ `
 struct P { n: u32, v: u32, k: u32, shaping: u32,
            invTemp: f32, epsLow: f32, epsHigh: f32, alpha: f32, kappa: f32, scale: f32 }
@@ -48,7 +53,7 @@ export const pgLossWGSL = /* wgsl */ `
 @group(0) @binding(4) var<storage, read> adv: array<f32>;        // [n] sequence advantage per token
 @group(0) @binding(5) var<storage, read> rows: array<u32>;       // [k] selected rows
 @group(0) @binding(6) var<storage, read_write> dlogits: array<f32>; // [n, v], selected rows written
-@group(0) @binding(7) var<storage, read_write> stats: array<f32>;   // [k, 4]: loss, ratio, clipped, entropy
+@group(0) @binding(7) var<storage, read_write> stats: array<f32>;   // [k, ${PG_STATS_WIDTH}]: see PG_STATS
 ${common}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
@@ -77,9 +82,10 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     let prob = exp(logits[base + c] * p.invTemp - st.x);
     dlogits[base + c] = g * (select(0.0, 1.0, c == t) - prob);
   }
-  stats[4u * i] = loss * p.scale;
-  stats[4u * i + 1u] = ratio;
-  stats[4u * i + 2u] = select(0.0, 1.0, useClip);
-  stats[4u * i + 3u] = st.y;
+  let s0 = ${PG_STATS_WIDTH}u * i;
+  stats[s0 + ${PG_STATS.loss}u] = loss * p.scale;
+  stats[s0 + ${PG_STATS.ratio}u] = ratio;
+  stats[s0 + ${PG_STATS.clipped}u] = select(0.0, 1.0, useClip);
+  stats[s0 + ${PG_STATS.entropy}u] = st.y;
 }
 `;

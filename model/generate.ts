@@ -2,14 +2,22 @@
 // GPU (the sampler writes each next token where the following step reads it), so a whole rollout is
 // recorded without a single readback. Prompts of different lengths share the loop: while a row is
 // inside its prompt the sampler keeps the prompt token (teacher forcing) instead of sampling.
+//
+// A captured rollout (GenerateOptions.capture) also leaves what a training forward over its tokens
+// would leave, for the RL update to reuse instead of recomputing it (GPT.reuse): every decode step
+// copies its rows into the model's activation buffers at rows b·T + pos, and the attention writes
+// its logsumexp there. The block is model/block.ts's, as the forward's, and each matmul runs the
+// variant the forward would pick for its [B·T, ·] shape, so the captured values are the forward's
+// bits (test/reuse.test.ts checks every buffer).
 import { attentionDecode, createKVCache, type KVCache } from '../kernels/attention.js';
 import { embedding } from '../kernels/embedding.js';
-import { gelu } from '../kernels/elementwise.js';
 import { layernorm } from '../kernels/layernorm.js';
-import { matmul } from '../kernels/matmul.js';
+import { matmul, matmulChoice } from '../kernels/matmul.js';
 import type { Tensor } from '../kernels/runtime.js';
 import { sampleNext, type SampleOptions } from '../kernels/sample.js';
-import type { GPT } from './gpt.js';
+import { scatterPosition } from '../kernels/scatter.js';
+import { BLOCK_ROWS, blockForward, linearOperands, plainLinear, type BlockBuffers, type LinearFn } from './block.js';
+import type { CaptureTarget, GPT } from './gpt.js';
 
 export interface GenerateOptions extends SampleOptions {
   /** Total sequence length to produce (prompt included), ≤ the model's context. */
@@ -18,6 +26,9 @@ export interface GenerateOptions extends SampleOptions {
   pad: number;
   /** Debug/test: also return the logits of every step, [length − 1, B, V]. */
   keepLogits?: boolean;
+  /** Leave the training forward's activations for these B sequences of length − 1 positions in the
+   * model (GPT.captureActivations); Generation.ticket then names them for GPT.reuse. */
+  capture?: boolean;
 }
 
 export interface Generation {
@@ -31,13 +42,17 @@ export interface Generation {
   entropy: Float32Array;
   promptLength: number[];
   logits?: Float32Array;
+  /** with `capture`: the ticket GPT.reuse takes */
+  ticket?: number;
 }
 
 /** Reusable decode buffers for B sequences of up to Tmax positions. */
 export class Decoder {
   private caches: KVCache[];
-  private x0: Tensor; private res1: Tensor; private res2: Tensor;
-  private ln: Tensor; private qkv: Tensor; private atty: Tensor; private fch: Tensor; private fchGelu: Tensor;
+  private x0: Tensor;
+  /** one position's block activations, shared by the layers (a capture copies each layer's out) */
+  private blk: Required<BlockBuffers>;
+  private lnf: Tensor; private lnfMean: Tensor; private lnfRstd: Tensor;
   private logits: Tensor;
   readonly seq: Tensor; readonly finished: Tensor; readonly logprob: Tensor; readonly entropy: Tensor;
   private promptLen: Tensor; private next: Tensor;
@@ -48,9 +63,14 @@ export class Decoder {
     const C = cfg.dModel, H = cfg.nHead, hd = C / H;
     const f = (shape: number[], l: string) => rt.empty(shape, 'f32', `decode ${l}`);
     this.caches = Array.from({ length: cfg.nLayer }, (_, l) => createKVCache(rt, { B, H, hd, Tmax }, `h.${l} kv`));
-    this.x0 = f([B, C], 'x0'); this.res1 = f([B, C], 'res1'); this.res2 = f([B, C], 'res2');
-    this.ln = f([B, C], 'ln'); this.qkv = f([B, 3 * C], 'qkv'); this.atty = f([B, C], 'atty');
-    this.fch = f([B, 4 * C], 'fch'); this.fchGelu = f([B, 4 * C], 'fch gelu');
+    this.x0 = f([B, C], 'x0');
+    this.blk = {
+      ln1: f([B, C], 'ln1'), ln1Mean: f([B], 'ln1 mean'), ln1Rstd: f([B], 'ln1 rstd'),
+      qkv: f([B, 3 * C], 'qkv'), atty: f([B, C], 'atty'), res1: f([B, C], 'res1'),
+      ln2: f([B, C], 'ln2'), ln2Mean: f([B], 'ln2 mean'), ln2Rstd: f([B], 'ln2 rstd'),
+      fch: f([B, 4 * C], 'fch'), fchGelu: f([B, 4 * C], 'fch gelu'), res2: f([B, C], 'res2'),
+    };
+    this.lnf = f([B, C], 'lnf'); this.lnfMean = f([B], 'lnf mean'); this.lnfRstd = f([B], 'lnf rstd');
     this.logits = f([B, cfg.vocabSize], 'logits');
     this.seq = rt.empty([B, Tmax], 'u32', 'decode seq');
     this.finished = rt.empty([B], 'u32', 'decode finished');
@@ -60,28 +80,27 @@ export class Decoder {
     this.next = rt.empty([B, 1], 'u32', 'decode next');
   }
 
-  /** Runs the model on `next` at position pos and leaves the logits of position pos + 1's token. */
-  private step(pos: number): Tensor {
+  /** Runs the model on `next` at position pos and leaves the logits of position pos + 1's token;
+   * with `cap`, also copies every activation into the capture target's rows b·T + pos. */
+  private step(pos: number, cap: CaptureTarget | null): Tensor {
     const { rt, cfg } = this.model;
     const m = this.model;
+    const B = this.B, b = this.blk;
+    const put = (src: Tensor, dst: Tensor) => scatterPosition(rt, src, dst, { B, T: cap!.T, pos });
     embedding(rt, this.next, m.w('wte.weight'), m.w('wpe.weight'), this.x0, pos);
+    if (cap) put(this.x0, cap.x0);
+    const mm = cap ? forwardVariants(m, cap) : plainLinear(rt);
     let x = this.x0;
     for (let l = 0; l < cfg.nLayer; l++) {
-      const w = (s: string) => m.w(`h.${l}.${s}`);
-      layernorm(rt, x, w('ln_1.weight'), w('ln_1.bias'), this.ln);
-      matmul(rt, this.ln, w('attn.c_attn.weight'), this.qkv, { bias: w('attn.c_attn.bias') });
-      attentionDecode(rt, { qkv: this.qkv, cache: this.caches[l], out: this.atty, pos });
-      rt.copy(x, this.res1);
-      matmul(rt, this.atty, w('attn.c_proj.weight'), this.res1, { bias: w('attn.c_proj.bias'), accumulate: true });
-      layernorm(rt, this.res1, w('ln_2.weight'), w('ln_2.bias'), this.ln);
-      matmul(rt, this.ln, w('mlp.c_fc.weight'), this.fch, { bias: w('mlp.c_fc.bias') });
-      gelu(rt, this.fch, this.fchGelu);
-      rt.copy(this.res1, this.res2);
-      matmul(rt, this.fchGelu, w('mlp.c_proj.weight'), this.res2, { bias: w('mlp.c_proj.bias'), accumulate: true });
-      x = this.res2;
+      const lse = cap ? { saved: cap.blocks[l].attSaved, T: cap.T } : undefined;
+      x = blockForward(rt, x, (s) => m.w(`h.${l}.${s}`), b, (qkv, out) => attentionDecode(rt, { qkv, cache: this.caches[l], out, pos, lse }), mm);
+      if (cap) for (const k of BLOCK_ROWS) put(b[k], cap.blocks[l][k]);
     }
-    layernorm(rt, x, m.w('ln_f.weight'), m.w('ln_f.bias'), this.ln);
-    matmul(rt, this.ln, m.w(m.headName), this.logits, { form: 'NT' });
+    layernorm(rt, x, m.w('ln_f.weight'), m.w('ln_f.bias'), this.lnf, cap ? { mean: this.lnfMean, rstd: this.lnfRstd } : undefined);
+    if (cap) for (const [src, dst] of [[this.lnf, cap.lnf], [this.lnfMean, cap.lnfMean], [this.lnfRstd, cap.lnfRstd]]) put(src, dst);
+    const head = cap ? matmulChoice(rt, cap.lnf, m.w(m.headName), cap.logits, { form: 'NT' }) : undefined;
+    matmul(rt, this.lnf, m.w(m.headName), this.logits, { form: 'NT', variant: head });
+    if (cap) put(this.logits, cap.logits);
     return this.logits;
   }
 
@@ -105,8 +124,10 @@ export class Decoder {
     rt.zero(this.entropy);
     const V = this.model.cfg.vocabSize;
     const kept = o.keepLogits ? rt.empty([L - 1, B, V], 'f32', 'decode kept logits') : null;
+    if (o.capture && L < 2) throw new Error(`Decoder: a captured rollout needs length ≥ 2, got ${L}`);
+    const cap = o.capture ? this.model.captureActivations(B, L - 1) : null;
     for (let pos = 0; pos < L - 1; pos++) {
-      const logits = this.step(pos);
+      const logits = this.step(pos, cap?.target ?? null);
       if (kept) rt.copy(logits, kept.view(pos * B * V, [B, V]));
       sampleNext(rt, {
         logits, seq: this.seq, finished: this.finished, logprob: this.logprob, entropy: this.entropy,
@@ -125,6 +146,13 @@ export class Decoder {
       entropy: trim((await rt.read(this.entropy)) as Float32Array),
       promptLength: plen,
     };
+    if (cap) {
+      // the backward's embedding gradient reads the input tokens: columns 0..L−2 of each row
+      const T = L - 1, inputs = new Uint32Array(B * T);
+      for (let b = 0; b < B; b++) inputs.set(gen.tokens.subarray(b * L, b * L + T), b * T);
+      rt.write(cap.target.tokens, inputs);
+      gen.ticket = cap.ticket;
+    }
     if (kept) {
       gen.logits = (await rt.read(kept)) as Float32Array;
       kept.buffer.destroy();
@@ -134,6 +162,15 @@ export class Decoder {
 
   destroy(): void {
     for (const c of this.caches) { c.k.buffer.destroy(); c.v.buffer.destroy(); }
-    for (const t of [this.x0, this.res1, this.res2, this.ln, this.qkv, this.atty, this.fch, this.fchGelu, this.logits, this.seq, this.finished, this.logprob, this.entropy, this.promptLen, this.next]) t.buffer.destroy();
+    for (const t of [this.x0, ...Object.values(this.blk), this.lnf, this.lnfMean, this.lnfRstd, this.logits, this.seq, this.finished, this.logprob, this.entropy, this.promptLen, this.next]) t.buffer.destroy();
   }
+}
+
+/** Each block linear runs the variant the forward picks for its [B·T, ·] shape (variants may round
+ * differently, and the default choice depends on M): row for row the forward's bits. */
+function forwardVariants(m: GPT, cap: CaptureTarget): LinearFn {
+  return (which, A, W, C, o) => {
+    const big = linearOperands(cap.blocks[0], which);
+    matmul(m.rt, A, W, C, { ...o, variant: matmulChoice(m.rt, big.A, W, big.C, o) });
+  };
 }

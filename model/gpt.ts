@@ -7,7 +7,7 @@
 //   logits = ln_f(x) · headᵀ        (head = wte when tied)
 import { attentionBackward, attentionForward, savedShape, type RowSet } from '../kernels/attention.js';
 import { embedding, embeddingBackward } from '../kernels/embedding.js';
-import { gelu, geluBackward } from '../kernels/elementwise.js';
+import { geluBackward } from '../kernels/elementwise.js';
 import { rowAttentionBackward } from '../kernels/rowattn.js';
 import { geluBackwardRows } from '../kernels/gather.js';
 import { layernorm, layernormBackward } from '../kernels/layernorm.js';
@@ -15,16 +15,21 @@ import { matmul } from '../kernels/matmul.js';
 import { AdamW, type AdamWHyper, type LossGuard } from '../kernels/optim.js';
 import { colSum } from '../kernels/reduce.js';
 import type { Runtime, Tensor } from '../kernels/runtime.js';
+import { blockForward, type BlockBuffers } from './block.js';
 import { paramLayout, validateConfig, type GPTConfig, type ParamLayout } from './config.js';
 
 /** Activations of one block, saved by the forward for the backward. */
-interface BlockActs {
-  ln1: Tensor; ln1Mean: Tensor; ln1Rstd: Tensor;
-  qkv: Tensor; attSaved: Tensor; atty: Tensor;
-  res1: Tensor; // x after the attention residual
-  ln2: Tensor; ln2Mean: Tensor; ln2Rstd: Tensor;
-  fch: Tensor; fchGelu: Tensor;
-  res2: Tensor; // x after the MLP residual: the block's output
+export interface BlockActs extends Required<BlockBuffers> {
+  attSaved: Tensor; // the attention's logsumexp [B, H, T] (attention.ts SAVE_MODE)
+}
+
+/** Who wrote the activations, and under which weights: reuse needs both to match. */
+interface Producer {
+  kind: 'forward' | 'rollout';
+  /** the capture's ticket (rollouts) */
+  ticket: number;
+  /** GPT.weightsVersion when they were written */
+  version: number;
 }
 
 interface Acts {
@@ -37,7 +42,12 @@ interface Acts {
   // backward scratch
   dres: Tensor; dln: Tensor; datty: Tensor; dqkv: Tensor; dfch: Tensor;
   dlogits?: Tensor;
+  producer: Producer | null;
 }
+
+/** What a captured rollout writes (model/generate.ts): the forward's buffers for B sequences of T
+ * positions, rows b·T + t, and the tokens [B, T] the backward's embedding gradient reads. */
+export type CaptureTarget = Pick<Acts, 'B' | 'T' | 'tokens' | 'x0' | 'blocks' | 'lnf' | 'lnfMean' | 'lnfRstd' | 'logits'>;
 
 /**
  * How the backward treats the rows R the loss selected (dlogits is zero outside R):
@@ -67,6 +77,9 @@ export class GPT {
   private readonly gv = new Map<string, Tensor>();
   private acts: Acts | null = null;
   private gradsSaved: Tensor | null = null;
+  /** Bumped whenever the weights change (step, loadParams): activations from before are stale. */
+  private weightsVersion = 0;
+  private tickets = 0;
 
   constructor(readonly rt: Runtime, readonly cfg: GPTConfig, init: Float32Array, hyper: Partial<AdamWHyper> = {}) {
     validateConfig(cfg);
@@ -123,6 +136,7 @@ export class GPT {
       lnf: f([N, C], 'lnf'), lnfMean: f([N], 'lnf mean'), lnfRstd: f([N], 'lnf rstd'),
       logits: f([N, V], 'logits'),
       dres: f([N, C], 'dres'), dln: f([N, C], 'dln'), datty: f([N, C], 'datty'), dqkv: f([N, 3 * C], 'dqkv'), dfch: f([N, 4 * C], 'dfch'),
+      producer: null,
     };
     return this.acts;
   }
@@ -153,21 +167,40 @@ export class GPT {
     embedding(rt, a.tokens, this.w('wte.weight'), this.w('wpe.weight'), a.x0);
     let x = a.x0;
     a.blocks.forEach((b, l) => {
-      const w = (s: string) => this.w(`h.${l}.${s}`);
-      layernorm(rt, x, w('ln_1.weight'), w('ln_1.bias'), b.ln1, { mean: b.ln1Mean, rstd: b.ln1Rstd });
-      matmul(rt, b.ln1, w('attn.c_attn.weight'), b.qkv, { bias: w('attn.c_attn.bias') });
-      attentionForward(rt, { qkv: b.qkv, out: b.atty, saved: b.attSaved, B, T, H, hd });
-      rt.copy(x, b.res1);
-      matmul(rt, b.atty, w('attn.c_proj.weight'), b.res1, { bias: w('attn.c_proj.bias'), accumulate: true });
-      layernorm(rt, b.res1, w('ln_2.weight'), w('ln_2.bias'), b.ln2, { mean: b.ln2Mean, rstd: b.ln2Rstd });
-      matmul(rt, b.ln2, w('mlp.c_fc.weight'), b.fch, { bias: w('mlp.c_fc.bias') });
-      gelu(rt, b.fch, b.fchGelu);
-      rt.copy(b.res1, b.res2);
-      matmul(rt, b.fchGelu, w('mlp.c_proj.weight'), b.res2, { bias: w('mlp.c_proj.bias'), accumulate: true });
-      x = b.res2;
+      x = blockForward(rt, x, (s) => this.w(`h.${l}.${s}`), b, (qkv, out) => attentionForward(rt, { qkv, out, saved: b.attSaved, B, T, H, hd }));
     });
     layernorm(rt, x, this.w('ln_f.weight'), this.w('ln_f.bias'), a.lnf, { mean: a.lnfMean, rstd: a.lnfRstd });
     matmul(rt, a.lnf, this.w(this.headName), a.logits, { form: 'NT' });
+    a.producer = { kind: 'forward', ticket: 0, version: this.weightsVersion };
+    return a.logits;
+  }
+
+  /**
+   * For a Decoder capturing a rollout: the activation buffers of B sequences × T positions, which
+   * the decode steps fill at rows b·T + t as forward() would, and a ticket. Until anything else
+   * writes those buffers (a forward, another capture, a change of shape) or the weights change,
+   * reuse(ticket) hands them to the update in place of a training forward.
+   */
+  captureActivations(B: number, T: number): { target: CaptureTarget; ticket: number } {
+    const a = this.activations(B, T);
+    const ticket = ++this.tickets;
+    a.producer = { kind: 'rollout', ticket, version: this.weightsVersion };
+    return { target: a, ticket };
+  }
+
+  /** The activation buffers as they stand (tests and diagnostics read them; null before any use). */
+  activationBuffers(): CaptureTarget | null {
+    return this.acts;
+  }
+
+  /**
+   * The logits [B·T, V] of the rollout captured under `ticket`, with every activation the backward
+   * reads, when they are still valid: nothing has overwritten them and the weights are the ones
+   * that produced them. Otherwise null, and the caller runs forward().
+   */
+  reuse(ticket: number, B: number, T: number): Tensor | null {
+    const a = this.acts, p = a?.producer;
+    if (!a || !p || a.B !== B || a.T !== T || p.kind !== 'rollout' || p.ticket !== ticket || p.version !== this.weightsVersion) return null;
     return a.logits;
   }
 
@@ -287,6 +320,7 @@ export class GPT {
    * `guard` names loss values whose non-finiteness skips the step too). */
   step(lr: number, stepNumber: number, guard?: LossGuard): void {
     this.opt.step(this.params, this.grads, lr, stepNumber, guard);
+    this.weightsVersion++;
   }
 
   async readParams(): Promise<Float32Array> {
@@ -296,6 +330,7 @@ export class GPT {
   /** Replaces all parameters (e.g. from a checkpoint). */
   loadParams(flat: Float32Array): void {
     this.rt.write(this.params, flat);
+    this.weightsVersion++;
   }
 
   destroy(): void {

@@ -2,11 +2,19 @@
 // run.ts (Node) and the web page drive it through hooks.
 //
 // One step: P prompts × G samples rolled out on the GPU → exact-verifier rewards → group
-// advantages → training forward on the rollouts → per-token entropy of the current policy → top-ρ
-// rows selected on the GPU → fused clipped PG loss writes dlogits for those rows only → backward
-// (dense, exact-sparse or fork-only) → AdamW. FLOPs and GPU time are attributed per phase.
+// advantages → the policy's logits on the rollouts → per-token entropy of the current policy →
+// top-ρ rows selected on the GPU → fused clipped PG loss writes dlogits for those rows only →
+// backward (dense, exact-sparse or fork-only) → AdamW. FLOPs and GPU time are attributed per phase.
+//
+// The logits, and every activation the backward reads, come from the rollout itself when they can
+// (rollout-activation reuse, model/generate.ts capture): with one update per rollout batch the
+// policy that sampled is the policy being trained, and the decoder computed exactly what a training
+// forward would (bit for bit, test/reuse.test.ts). The forward runs instead when reuse is off, when
+// DAPO dynamic sampling replaced groups with another rollout's, and for every pass after the first
+// (numIterations > 1: the weights have moved). The sampling temperature does not matter: the
+// captured logits are the raw ones, and the loss applies its own temperature to them.
 import { attentionRows } from '../kernels/attention.js';
-import { pgLoss, tokenEntropy } from '../kernels/pgloss.js';
+import { PG_STATS_WIDTH, pgLoss, sumPgStats, tokenEntropy } from '../kernels/pgloss.js';
 import type { Runtime, Tensor } from '../kernels/runtime.js';
 import { selectRows, selectedCount, type SelectMode } from '../kernels/select.js';
 import { Decoder } from '../model/generate.js';
@@ -17,6 +25,7 @@ import { NonFiniteGuard, type Resume, type StepCheckpoint } from './loop.js';
 import { groupAdvantages } from './metrics.js';
 import { PHASES, type Phase, type RlEvalMetrics, type RlStepMetrics } from './schema.js';
 import { learningRate } from './schedule.js';
+import { packBatch } from './rlbatch.js';
 import { seedPlan, type SeedPlan } from './seeds.js';
 
 /** The forking threshold of Wang et al. (nats): tokens at or above it are "forking". */
@@ -56,6 +65,11 @@ export interface RlOptions {
   dynamicSampling: boolean;
   /** log the cosine between fork-only and exact gradients each step (costs one extra backward) */
   logGradCosine: boolean;
+  /** take the update's logits and activations from the rollout where valid (default true) */
+  reuseRollout?: boolean;
+  /** TRL's num_iterations: optimisation passes over each rollout batch (default 1); passes after
+   * the first run a fresh forward, and there the clip acts */
+  numIterations?: number;
   seed: number;
   evalEvery: number;
   evalProblems: number;
@@ -83,11 +97,54 @@ export interface Rollout {
   rewards: number[];
   correct: boolean[];
   L: number;
+  /** GPT.reuse's ticket for the activations the rollout captured, if it did and they still match */
+  ticket?: number;
+  /** why there is no ticket, when there is none */
+  noCapture?: 'not captured' | 'dynamic sampling';
 }
 
-/** Entropy histogram bins (nats): fine near 0, where most tokens sit. */
+/** How an update ran: recorded with the step, since it decides what the phase costs mean. */
+export interface RlUpdateInfo {
+  /** the backward mode that ran (backwardFor) */
+  backward: BackwardMode;
+  passes: number;
+  /** where the first pass's logits came from: the rollout ('reused') or a forward, and why */
+  reuse: 'reused' | 'off' | 'stale' | 'not captured' | 'dynamic sampling';
+}
+
+/**
+ * The backward mode an update runs. At ρ = 1 (top selection) every response row is selected, so
+ * the sparse modes have nothing to skip and the dense backward computes the same gradients faster
+ * (for 'forkOnly' the same too: with every response row selected it drops only the prompt
+ * positions' key/value gradients, which no parameter's update has ever used there — the dense run
+ * keeps them). Stated here and recorded per step (RlUpdateInfo.backward), not switched silently.
+ */
+export function backwardFor(o: Pick<RlOptions, 'topEntropyQuantile' | 'selection' | 'backward'>): BackwardMode {
+  return o.topEntropyQuantile < 1 || o.selection === 'bottom' ? o.backward : 'dense';
+}
+
+/** Runs f with the runtime's accounting phase set to `phase`, restoring the previous one after,
+ * also when f throws. */
+async function inPhase<R>(rt: Runtime, phase: string, f: () => R | Promise<R>): Promise<R> {
+  const prev = rt.phase;
+  rt.phase = phase;
+  try {
+    return await f();
+  } finally {
+    rt.phase = prev;
+  }
+}
+
+/** Entropy histogram bins (nats): fine near 0, where most tokens sit, with an edge at the forking
+ * threshold (0.672 by default) so the bins split forking from non-forking tokens. */
+export function histogramEdges(threshold: number): number[] {
+  const base = [0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.8, 1.0, 1.25, 1.5, 2, 2.5, 3.2];
+  const inside = threshold > 0 && threshold < base[base.length - 1] && !base.includes(threshold);
+  return inside ? [...base, threshold].sort((a, b) => a - b) : base;
+}
+
 function histogram(xs: number[], threshold: number) {
-  const edges = [0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.672, 0.8, 1.0, 1.25, 1.5, 2, 2.5, 3.2];
+  const edges = histogramEdges(threshold);
   const counts = new Array(edges.length - 1).fill(0);
   for (const x of xs) {
     let i = edges.findIndex((e, j) => j > 0 && x < e) - 1;
@@ -145,12 +202,13 @@ export class RlTrainer {
     return this.model.rt;
   }
 
-  /** Rolls out P prompts × G samples and scores them with the exact verifier. */
-  private async rollout(problems: Problem[], seed: number): Promise<Rollout> {
+  /** Rolls out P prompts × G samples and scores them with the exact verifier; with `capture`, the
+   * decoder also leaves the training forward's activations (GPT.captureActivations). */
+  private async rollout(problems: Problem[], seed: number, capture: boolean): Promise<Rollout> {
     const G = this.o.numGenerations, L = this.L;
     const prompts = problems.flatMap((p) => Array.from({ length: G }, () => encodeExample(p.prompt).ids));
     const gen = await this.decoder.generate(prompts, {
-      length: L, eos: EOS, pad: PAD, seed,
+      length: L, eos: EOS, pad: PAD, seed, capture,
       temperature: this.o.temperature,
       forkTemperature: this.o.forkTemperature > 0 ? this.o.forkTemperature : undefined,
       forkThreshold: this.o.forkTemperature > 0 ? this.o.forkThreshold : undefined,
@@ -164,11 +222,14 @@ export class RlTrainer {
       rewards.push(v.reward);
       correct.push(v.correct);
     });
-    return { problems: problems.flatMap((p) => Array.from({ length: G }, () => p)), tokens: gen.tokens, logprob: gen.logprob, entropy: gen.entropy, promptLength: gen.promptLength, end, rewards, correct, L };
+    return {
+      problems: problems.flatMap((p) => Array.from({ length: G }, () => p)), tokens: gen.tokens, logprob: gen.logprob, entropy: gen.entropy, promptLength: gen.promptLength, end, rewards, correct, L,
+      ticket: gen.ticket, noCapture: capture ? undefined : 'not captured',
+    };
   }
 
   /** One RL step: a rollout batch, then the update on it; returns its metrics. */
-  async trainStep(): Promise<RlStepMetrics> {
+  async trainStep(): Promise<RlStepMetrics & { update: RlUpdateInfo }> {
     const step = ++this.step;
     this.rt.resetStats();
     this.rt.setProfiling(true);
@@ -179,12 +240,14 @@ export class RlTrainer {
   /** The rollout phase: P prompts × G samples, scored; with DAPO dynamic sampling, groups that
    * carry no signal are replaced by fresh prompts' groups (up to 3 rounds). */
   async collect(step: number): Promise<{ rollout: Rollout; zeroSignal: number }> {
-    const { rt } = this;
+    return inPhase(this.rt, 'rollout', () => this.collectRounds(step));
+  }
+
+  private async collectRounds(step: number): Promise<{ rollout: Rollout; zeroSignal: number }> {
     const o = this.o;
     const G = o.numGenerations, P = o.numPrompts;
-    rt.phase = 'rollout';
     const problems = Array.from({ length: P }, this.next);
-    const ro = await this.rollout(problems, this.seeds.rollout(step));
+    const ro = await this.rollout(problems, this.seeds.rollout(step), o.reuseRollout !== false);
     let zeroSignal = 0;
     const groupHasSignal = (r: Rollout, i: number) => new Set(r.rewards.slice(i * G, (i + 1) * G)).size > 1;
     for (let i = 0; i < P; i++) if (!groupHasSignal(ro, i)) zeroSignal++;
@@ -193,11 +256,14 @@ export class RlTrainer {
         const dead = [...Array(P).keys()].filter((i) => !groupHasSignal(ro, i));
         if (!dead.length) break;
         const fresh = Array.from({ length: P }, this.next);
-        const extra = await this.rollout(fresh, this.seeds.rollout(step, round));
+        const extra = await this.rollout(fresh, this.seeds.rollout(step, round), false);
         const live = [...Array(P).keys()].filter((i) => groupHasSignal(extra, i));
         for (const [j, i] of dead.entries()) {
           if (j >= live.length) break;
           replaceGroup(ro, extra, i, live[j], G);
+          // the captured activations no longer match every row: the update runs the forward
+          ro.ticket = undefined;
+          ro.noCapture = 'dynamic sampling';
         }
       }
     }
@@ -205,85 +271,93 @@ export class RlTrainer {
   }
 
   /**
-   * The update phases on one rollout batch: training forward, entropy, top-ρ selection, PG loss,
-   * backward (mode from `o`), AdamW. `o` may differ from the trainer's options in ρ, selection and
-   * backward mode (the RL benchmark replays one batch under each). Profiling must be on.
+   * The update phases on one rollout batch, `o.numIterations` passes (default 1) of: the policy's
+   * logits (the rollout's captured forward when reuse is valid, else a training forward), entropy,
+   * top-ρ selection, PG loss, backward (mode: backwardFor(o)), AdamW. `o` may differ from the
+   * trainer's options in ρ, selection, backward mode, reuse and passes (the RL benchmark replays
+   * one batch under each). Profiling must be on.
    */
-  async update(ro: Rollout, zeroSignal: number, step: number, o: RlOptions): Promise<RlStepMetrics> {
+  async update(ro: Rollout, zeroSignal: number, step: number, o: RlOptions): Promise<RlStepMetrics & { update: RlUpdateInfo }> {
     const { rt } = this;
     const model = this.model;
     const G = o.numGenerations, P = o.numPrompts, B = P * G;
+    const passes = o.numIterations ?? 1;
+    if (!(Number.isInteger(passes) && passes >= 1)) throw new Error(`RL: numIterations is ${passes}; it must be an integer ≥ 1`);
+    if (ro.tokens.length !== B * ro.L) throw new Error(`RL update: the rollout holds ${ro.tokens.length / ro.L} rows, the options ${P}×${G}`);
 
-    // ---- advantages per group
     const adv: number[] = [];
     for (let i = 0; i < P; i++) adv.push(...groupAdvantages(ro.rewards.slice(i * G, (i + 1) * G), o.advantage === 'grpo'));
-
-    // ---- training batch: inputs are columns 0..L−2; row b·T + (c − 1) predicts column c
-    const T = ro.L - 1, N = B * T;
-    const tokens = new Uint32Array(B * T), target = new Uint32Array(N), old = new Float32Array(N), advRow = new Float32Array(N), valid = new Uint32Array(N);
-    let nValid = 0;
-    for (let b = 0; b < B; b++) {
-      for (let t = 0; t < T; t++) tokens[b * T + t] = ro.tokens[b * ro.L + t];
-      for (let c = ro.promptLength[b]; c < ro.end[b]; c++) {
-        const r = b * T + c - 1;
-        target[r] = ro.tokens[b * ro.L + c];
-        old[r] = ro.logprob[b * ro.L + c];
-        advRow[r] = adv[b];
-        valid[r] = 1;
-        nValid++;
-      }
-    }
+    const batch = packBatch(ro, adv);
+    const { T, nValid } = batch, N = B * T;
     const k = selectedCount(o.topEntropyQuantile, nValid, o.selection);
     const buf = this.buffers(N, Math.max(k, 1));
-    rt.write(model.tokensFor(B, T), tokens);
-    rt.write(buf.target, target);
-    rt.write(buf.old, old);
-    rt.write(buf.adv, advRow);
-    rt.write(buf.valid, valid);
-
-    rt.phase = 'forward';
-    const logits = model.forward(B, T);
-    tokenEntropy(rt, { logits, entropy: buf.entropy }, o.temperature);
+    rt.write(buf.target, batch.target);
+    rt.write(buf.old, batch.old);
+    rt.write(buf.adv, batch.adv);
+    rt.write(buf.valid, batch.valid);
+    const mode = backwardFor(o);
     const rows = buf.rows.view(0, [k]);
-    selectRows(rt, { score: buf.entropy, valid: buf.valid, rows, mask: buf.mask, k, mode: o.selection });
-    const dlogits = model.dlogitsBuffer();
-    rt.zero(dlogits);
-    const stats = buf.stats.view(0, [k, 4]);
-    pgLoss(rt, { logits, tokens: buf.target, oldLogprob: buf.old, advantages: buf.adv, rows, dlogits, stats }, {
-      temperature: o.temperature, epsilon: o.epsilon, epsilonHigh: o.epsilonHigh,
-      entropyShaping: o.entropyShaping, alpha: o.alpha, kappa: o.kappa,
-      scale: 1 / Math.max(1, o.lossNormalization === 'official' ? k : nValid),
-    });
+    const stats = buf.stats.view(0, [k, PG_STATS_WIDTH]);
+    const lr = learningRate(step, o.maxSteps, o.learningRate, o.warmupSteps, 1);
 
-    rt.phase = 'backward';
-    const rowSet = attentionRows(rt, rows, { B, T }, k);
-    model.zeroGrad();
-    model.backward(dlogits, { rows: rowSet, mode: o.topEntropyQuantile < 1 || o.selection === 'bottom' ? o.backward : 'dense' });
-
-    let gradCosine: number | null = null;
-    if (o.logGradCosine && o.backward === 'forkOnly') {
-      rt.phase = 'diagnostic';
-      gradCosine = await model.gradientCosine(dlogits, rowSet, 'exact');
+    // Reuse: the first pass may take the rollout's own forward (same weights, same tokens); every
+    // later pass follows a weight update, so GPT.reuse refuses the capture and the forward runs.
+    let reuse: RlUpdateInfo['reuse'] = o.reuseRollout === false ? 'off' : ro.ticket === undefined ? (ro.noCapture ?? 'not captured') : 'reused';
+    let loss = 0, clipped = 0, gradNorm = 0, skipped = false, gradCosine: number | null = null;
+    let ent: Float32Array | null = null, mask: Float32Array | null = null;
+    for (let pass = 0; pass < passes; pass++) {
+      const logits = await inPhase(rt, 'forward', () => {
+        const reused = pass === 0 && reuse === 'reused' ? model.reuse(ro.ticket!, B, T) : null;
+        if (pass === 0 && reuse === 'reused' && !reused) reuse = 'stale';
+        if (reused) return reused;
+        rt.write(model.tokensFor(B, T), batch.tokens);
+        return model.forward(B, T);
+      });
+      const rowSet = await inPhase(rt, 'forward', () => {
+        tokenEntropy(rt, { logits, entropy: buf.entropy }, o.temperature);
+        selectRows(rt, { score: buf.entropy, valid: buf.valid, rows, mask: buf.mask, k, mode: o.selection });
+        const dlogits = model.dlogitsBuffer();
+        rt.zero(dlogits);
+        pgLoss(rt, { logits, tokens: buf.target, oldLogprob: buf.old, advantages: buf.adv, rows, dlogits, stats }, {
+          temperature: o.temperature, epsilon: o.epsilon, epsilonHigh: o.epsilonHigh,
+          entropyShaping: o.entropyShaping, alpha: o.alpha, kappa: o.kappa,
+          scale: 1 / Math.max(1, o.lossNormalization === 'official' ? k : nValid),
+        });
+        return attentionRows(rt, rows, { B, T }, k);
+      });
+      try {
+        await inPhase(rt, 'backward', () => {
+          model.zeroGrad();
+          model.backward(model.dlogitsBuffer(), { rows: rowSet, mode });
+        });
+        if (pass === 0 && o.logGradCosine && o.backward === 'forkOnly') {
+          gradCosine = await inPhase(rt, 'diagnostic', () => model.gradientCosine(model.dlogitsBuffer(), rowSet, 'exact'));
+        }
+        // the selected rows' losses (column PG_STATS.loss = 0 of stats) guard the step with the norm;
+        // AdamW counts its own steps: passes × RL steps
+        await inPhase(rt, 'optimizer', () => model.step(lr, (step - 1) * passes + pass + 1, { x: stats, stride: PG_STATS_WIDTH }));
+        await rt.sync();
+      } finally {
+        rowSet.index.buffer.destroy(); // made per pass by attentionRows
+      }
+      const norm = await model.opt.readNorm();
+      gradNorm = norm;
+      skipped ||= NonFiniteGuard.skipped(norm);
+      const sums = sumPgStats(await rt.readF32(stats), k);
+      loss += sums.loss / passes;
+      clipped += sums.clipped / passes;
+      if (pass === 0) {
+        // the ranking and samples shown are the first pass's: the policy that sampled the batch
+        ent = await rt.readF32(buf.entropy);
+        mask = await rt.readF32(buf.mask);
+      }
     }
-
-    rt.phase = 'optimizer';
-    // the selected rows' losses (column 0 of stats) guard the step along with the gradient norm
-    model.step(learningRate(step, o.maxSteps, o.learningRate, o.warmupSteps, 1), step, { x: stats, stride: 4 });
-    rt.phase = 'default';
-    await rt.sync();
-    rowSet.index.buffer.destroy(); // made per step by attentionRows; the step's work has completed
     rt.setProfiling(false);
-    const gradNorm = await model.opt.readNorm();
 
     // ---- metrics
-    const st = await rt.readF32(stats);
-    const ent = await rt.readF32(buf.entropy);
-    const mask = await rt.readF32(buf.mask);
     const phases = rt.phaseStats();
     const respEntropy: number[] = [];
-    for (let r = 0; r < N; r++) if (valid[r]) respEntropy.push(ent[r]);
-    let loss = 0, clipped = 0;
-    for (let i = 0; i < k; i++) { loss += st[4 * i]; clipped += st[4 * i + 2]; }
+    for (let r = 0; r < N; r++) if (batch.valid[r]) respEntropy.push(ent![r]);
     const samples = [];
     for (let b = 0; b < Math.min(B, 8); b++) {
       const cols = [];
@@ -291,8 +365,8 @@ export class RlTrainer {
       samples.push({
         prompt: ro.problems[b].prompt,
         answer: cols.map((c) => decodeOne(ro.tokens[b * ro.L + c])).join(''),
-        entropy: cols.map((c) => ent[b * T + c - 1]),
-        selected: cols.map((c) => mask[b * T + c - 1] === 1),
+        entropy: cols.map((c) => ent![b * T + c - 1]),
+        selected: cols.map((c) => mask![b * T + c - 1] === 1),
         correct: ro.correct[b],
       });
     }
@@ -308,12 +382,13 @@ export class RlTrainer {
       responseTokens: nValid,
       zeroSignalGroups: zeroSignal,
       clipFraction: k ? clipped / k : 0,
-      gradNorm,
-      skipped: NonFiniteGuard.skipped(gradNorm),
+      gradNorm: skipped && Number.isFinite(gradNorm) ? Infinity : gradNorm,
+      skipped,
       gradCosine,
       flops, ms,
       entropyHistogram: histogram(respEntropy, o.forkThreshold),
       samples,
+      update: { backward: mode, passes, reuse },
     };
   }
 
