@@ -75,6 +75,9 @@ const PER_TASK: Record<TaskName, Omit<TaskDefaults, 'contextLength'>> = {
   addition: { labelNoise: DEFAULT_SFT.labelNoise ?? 0, rlLearningRate: DEFAULT_RL.learningRate },
   multiplication: { labelNoise: 0, rlLearningRate: 1e-4 },
   countdown: { labelNoise: 0, rlLearningRate: 1e-4 },
+  // countdown written as steps (verify/steps.ts): its forks are real choices, so no noisy teacher;
+  // RL learning rate not measured yet, so the capability-limited one
+  'countdown-steps': { labelNoise: 0, rlLearningRate: 1e-4 },
 };
 
 export function taskDefaults(task: TaskConfig): TaskDefaults {

@@ -1,11 +1,12 @@
 // Types, the PRNG (from util/) and the train/held-out rule shared by every task.
 import type { Rng } from '../util/random.js';
+import type { StepsProblem } from './steps.js';
 import { EOS_MARK } from './tokenizer.js';
 
 // The PRNG lives in util/random.ts (model/ uses it too); re-exported for verify's users.
 export { mulberry32, type Rng } from '../util/random.js';
 
-export type TaskName = 'addition' | 'multiplication' | 'countdown';
+export type TaskName = 'addition' | 'multiplication' | 'countdown' | 'countdown-steps';
 export type Split = 'train' | 'heldout';
 
 export interface ArithmeticMeta {
@@ -34,7 +35,7 @@ interface ProblemOf<T extends TaskName, M> {
 export type AdditionProblem = ProblemOf<'addition', ArithmeticMeta>;
 export type MultiplicationProblem = ProblemOf<'multiplication', ArithmeticMeta>;
 export type CountdownProblem = ProblemOf<'countdown', CountdownMeta>;
-export type Problem = AdditionProblem | MultiplicationProblem | CountdownProblem;
+export type Problem = AdditionProblem | MultiplicationProblem | CountdownProblem | StepsProblem;
 
 export interface VerifyOptions {
   /** Reward for a well-formed but wrong answer (default 0). */

@@ -5,4 +5,5 @@ export * from './common.js';
 export * from './expr.js';
 export * from './arithmetic.js';
 export * from './countdown.js';
+export * from './steps.js';
 export * from './tasks.js';

@@ -8,14 +8,18 @@ import {
 import {
   type CountdownConfig, countdownKey, countdownLengths, parseCountdownPrompt, sampleCountdown, verifyCountdown,
 } from './countdown.js';
+import {
+  type StepsConfig, parseStepsPrompt, sampleSteps, stepsKey, stepsLengths, verifySteps,
+} from './steps.js';
 import { BOS, EOS, PAD, TOKENS, VOCAB_SIZE, decode } from './tokenizer.js';
 
 export type TaskConfig =
   | ({ task: 'addition' } & ArithmeticConfig)
   | ({ task: 'multiplication' } & ArithmeticConfig)
-  | ({ task: 'countdown' } & CountdownConfig);
+  | ({ task: 'countdown' } & CountdownConfig)
+  | ({ task: 'countdown-steps' } & StepsConfig);
 
-export const TASK_NAMES: readonly TaskName[] = ['addition', 'multiplication', 'countdown'];
+export const TASK_NAMES: readonly TaskName[] = ['addition', 'multiplication', 'countdown', 'countdown-steps'];
 
 function toConfig(c: TaskConfig | TaskName): TaskConfig {
   const cfg = typeof c === 'string' ? ({ task: c } as TaskConfig) : c;
@@ -46,6 +50,7 @@ export function sampler(config: TaskConfig | TaskName, opts: SamplerOptions): Sa
   const rand = mulberry32(streamSeed(opts.seed, cfg.task, split));
   let draw: () => Problem;
   if (cfg.task === 'countdown') draw = () => sampleCountdown(cfg, rand, split);
+  else if (cfg.task === 'countdown-steps') draw = () => sampleSteps(cfg, rand, split);
   else {
     const task = cfg.task;
     draw = () => sampleArithmetic(task, cfg, rand, split);
@@ -86,12 +91,13 @@ export function generate(config: TaskConfig | TaskName, opts: SamplerOptions & {
  */
 export function maxLengths(config: TaskConfig | TaskName): { prompt: number; answer: number; sequence: number } {
   const cfg = toConfig(config);
-  const l = cfg.task === 'countdown' ? countdownLengths(cfg) : arithmeticLengths(cfg.task, cfg);
+  const l = cfg.task === 'countdown' ? countdownLengths(cfg) : cfg.task === 'countdown-steps' ? stepsLengths(cfg) : arithmeticLengths(cfg.task, cfg);
   return { ...l, sequence: 1 + l.prompt + l.answer + 1 };
 }
 
 /** Names the problem independent of presentation; equal keys are the same problem. */
 export function problemKey(p: Problem): string {
+  if (p.task === 'countdown-steps') return stepsKey(p.meta.numbers, p.meta.target);
   return p.task === 'countdown' ? countdownKey(p.meta.numbers, p.meta.target) : arithmeticKey(p.task, p.meta.a, p.meta.b);
 }
 
@@ -111,6 +117,8 @@ export function parseProblem(task: TaskName, prompt: string, opts: { reverse?: b
       return parseArithmeticPrompt(task, prompt, opts.reverse ?? false);
     case 'countdown':
       return parseCountdownPrompt(prompt, opts.solve ?? false);
+    case 'countdown-steps':
+      return parseStepsPrompt(prompt, opts.solve ?? false);
     default:
       throw new Error(`unknown task ${JSON.stringify(task)}; expected one of ${TASK_NAMES.join(', ')}`);
   }
@@ -128,6 +136,8 @@ export function verify(problem: Problem, answerText: string, opts?: VerifyOption
         return verifyArithmetic(problem, answerText, opts);
       case 'countdown':
         return verifyCountdown(problem, answerText, opts);
+      case 'countdown-steps':
+        return verifySteps(problem, answerText, opts);
       default:
         return fail(`bad-problem: unknown task ${JSON.stringify((problem as any)?.task)}`);
     }
