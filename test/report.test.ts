@@ -1,7 +1,8 @@
 // The run report: a fixture metrics.jsonl in the documented schema → report.html, checked for the
 // inlined uPlot, the data, every chart title, no external URL, and the notes that replace charts
-// an SFT-only run has no records for. With /usr/bin/chromium present, the page is also loaded
-// headless and every chart must have mounted.
+// an SFT-only run has no records for. The pages are also loaded in headless Chromium, where every
+// chart must have mounted (skipped, and counted as skipped, without Chromium; CI=true fails instead).
+// The inlined chart bundle must be what scripts/build-charts.ts builds from train/charts.ts now.
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { backwardSaved, collectRun, pct, SECTIONS } from '../train/charts.js';
 import { writeReport } from '../train/report.js';
-import { dumpDom } from './chromium.js';
+import { chartsBundle, CHARTS_BUNDLE } from '../scripts/build-charts.js';
+import { chromiumTest, dumpDom } from './chromium.js';
 import { rng } from './helpers.js';
 
 const t = suite('run report');
@@ -76,6 +78,13 @@ function specsFromPage(html: string): any {
 }
 
 
+/** Report folders the Chromium checks load: the RL run's (every chart) and the SFT-only run's. */
+const pages: { rl?: string; sft?: string } = {};
+
+t('the committed chart bundle is current (else: npx tsx scripts/build-charts.ts)', () => {
+  assert.ok(readFileSync(CHARTS_BUNDLE, 'utf8') === chartsBundle(), 'train/charts.bundle.js differs from a fresh build of train/charts.ts: run npx tsx scripts/build-charts.ts and commit the bundle');
+});
+
 t('RL run: every chart, the data, the numbers, offline', () => {
   const records = [...sftRecords(20), ...rlRecords(40)];
   const dir = fixture(records, { argv: ['--stage', 'all'], options: { stage: 'all', rl: { steps: 40, rho: 0.2 } }, adapter: { vendor: 'mesa', description: 'llvmpipe', isSoftware: true } });
@@ -106,10 +115,14 @@ t('RL run: every chart, the data, the numbers, offline', () => {
   const plain = (v: unknown) => JSON.parse(JSON.stringify(v)); // the VM's arrays are another realm's
   assert.equal(plain(inPage.map((c: any) => [c.id, c.data])), plain(inNode.map((c) => [c.id, c.data])));
 
-  const dom = dumpDom(join(dir, 'report.html'));
-  if (dom !== null) {
-    for (const c of inNode) assert.match(dom, new RegExp(`id="chart-${c.id}"><div class="uplot`), `${c.id} mounted in Chromium`);
-  }
+  pages.rl = dir;
+});
+
+chromiumTest(t, 'RL run: every chart mounts in Chromium', () => {
+  assert.ok(pages.rl, 'the RL report was written');
+  const dom = dumpDom(join(pages.rl!, 'report.html'));
+  const ids = SECTIONS.flatMap((s) => s.charts.map((f) => f(collectRun([...sftRecords(20), ...rlRecords(40)])).id));
+  for (const id of ids) assert.match(dom, new RegExp(`id="chart-${id}"><div class="uplot`), `${id} mounted in Chromium`);
 });
 
 t('SFT-only run: loss and accuracy, notes for the rest', () => {
@@ -122,8 +135,12 @@ t('SFT-only run: loss and accuracy, notes for the rest', () => {
     assert.match(html, new RegExp(`id="fig-${id}"><h3>[^<]*</h3><p class="note">`), `${id} note`);
   }
   assert.ok(html.includes('No run.json'), 'missing run.json noted');
-  const dom = dumpDom(join(dir, 'report.html'));
-  if (dom !== null) assert.match(dom, /id="chart-sft-loss"><div class="uplot/, 'SFT loss mounted in Chromium');
+  pages.sft = dir;
+});
+
+chromiumTest(t, 'SFT-only run: the SFT charts mount in Chromium', () => {
+  assert.ok(pages.sft, 'the SFT report was written');
+  assert.match(dumpDom(join(pages.sft!, 'report.html')), /id="chart-sft-loss"><div class="uplot/, 'SFT loss mounted in Chromium');
 });
 
 t('a torn last line is noted and left out; a bad middle line throws naming it', () => {

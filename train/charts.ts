@@ -1,36 +1,23 @@
 // Chart specs shared by the run report (train/report.ts) and the browser dashboard: plain functions
 // from a run's metrics to uPlot options + aligned data arrays, plus the summary tables.
 //
-// This file must stay self-contained at runtime (type-only imports): the report inlines its
-// transpiled source into an offline HTML page, where there is no module loader. So it builds its
-// own bar paths instead of using uPlot.paths.bars, and nothing here may touch node: modules.
+// The report inlines this file into an offline HTML page, bundled at build time by esbuild
+// (scripts/build-charts.ts writes train/charts.bundle.js; the report test checks it is current).
+// So nothing here may touch node: modules, and it builds its own bar paths instead of using
+// uPlot.paths.bars (uPlot is the page's global, not bundled).
 import type uPlot from 'uplot';
+import { PHASES, type HeldOutEvalRecord, type Phase, type RlStepRecord, type SftEvalRecord, type SftStepRecord } from './schema.js';
 
-// ---- metrics.jsonl records (one JSON object per line, written by train/run.ts) ----
+// ---- what the charts read of metrics.jsonl's records (train/schema.ts) ----
 
-export interface SftStep { stage: 'sft'; step: number; loss: number; lr: number; tokens: number; ms: number }
-export interface SftEval { stage: 'sft'; step: number; heldoutAccuracy: number; problems: number }
-export type Phase = 'rollout' | 'forward' | 'backward' | 'optimizer';
-export const PHASES: readonly Phase[] = ['rollout', 'forward', 'backward', 'optimizer'];
-export interface RlStep {
-  stage: 'rl'; step: number;
-  /** mean reward of the batch */
-  reward: number; accuracy: number; loss: number;
-  /** nats */
-  entropyMean: number;
-  selected: number; responseTokens: number; zeroSignalGroups: number; clipFraction: number;
-  gradCosine: number | null;
-  flops: Record<Phase, number>;
-  ms: Record<Phase, number>;
-  /** analytic dense backward FLOPs for the same batch */
-  denseBackwardFlops: number;
-  /** edges and threshold in nats */
-  entropyHistogram?: { edges: number[]; counts: number[]; threshold: number };
-}
-export interface HeldOutEval {
-  stage: 'eval' | 'sft-base-eval'; step: number; greedyAccuracy: number;
-  passAtK: { k: number; passAtK: number }[]; samples: number; problems: number;
-}
+export { PHASES, type Phase };
+/** An SFT step (runs from before gradNorm/skipped were logged have only these fields). */
+export type SftStep = Pick<SftStepRecord, 'stage' | 'step' | 'loss' | 'lr' | 'tokens' | 'ms'>;
+export type SftEval = SftEvalRecord;
+/** An RL step without its rollout samples (the page's token view reads those, no chart does);
+ * runs from before entropy histograms and the non-finite guard lack those fields. */
+export type RlStep = Omit<RlStepRecord, 'samples' | 'entropyHistogram' | 'gradNorm' | 'skipped'> & Partial<Pick<RlStepRecord, 'entropyHistogram' | 'gradNorm' | 'skipped'>>;
+export type HeldOutEval = HeldOutEvalRecord;
 
 /** A run's records, sorted by kind. Plain JSON, so the report can inline it as is. */
 export interface RunData {

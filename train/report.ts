@@ -1,6 +1,7 @@
 // The run report: <runDir>/metrics.jsonl (+ run.json) → <runDir>/report.html, one self-contained
 // page that works offline from file:// — uPlot's JS and CSS, the chart specs (train/charts.ts,
-// transpiled) and the run's data are all inlined. Every number shown is computed from the records.
+// bundled at build time into train/charts.bundle.js by scripts/build-charts.ts) and the run's data
+// are all inlined. No compiler runs here. Every number shown is computed from the records.
 //
 //   npx tsx train/report.ts <runDir>
 import { existsSync, readFileSync } from 'node:fs';
@@ -74,14 +75,12 @@ export function uplotAssets(): { js: string; css: string } {
 }
 
 let chartsJs: string | null = null;
-/** train/charts.ts as a classic script defining the global ForkCharts (TypeScript's transpiler). */
+/** train/charts.ts as a classic script defining the global ForkCharts (committed, built by scripts/build-charts.ts). */
 function chartsScript(): string {
   if (chartsJs) return chartsJs;
-  const ts = require('typescript') as typeof import('typescript');
-  const src = readFileSync(fileURLToPath(new URL('./charts.ts', import.meta.url)), 'utf8');
-  const out = ts.transpileModule(src, { compilerOptions: { target: ts.ScriptTarget.ES2020, module: ts.ModuleKind.CommonJS }, fileName: 'charts.ts' }).outputText;
-  if (/\brequire\(/.test(out)) throw new Error('train/charts.ts imports a module at runtime; the report inlines it into a page without a module loader, so it may only use type imports');
-  chartsJs = `var ForkCharts = (function () { var exports = {}; var module = { exports: exports };\n${out}\nreturn exports; })();`;
+  const path = fileURLToPath(new URL('./charts.bundle.js', import.meta.url));
+  if (!existsSync(path)) throw new Error(`${path} is missing; rebuild it with npx tsx scripts/build-charts.ts`);
+  chartsJs = readFileSync(path, 'utf8');
   return chartsJs;
 }
 
