@@ -91,6 +91,20 @@ export interface KernelStat {
   ms: number;
 }
 
+/** Host-side counters since the last resetStats: where a step's time goes outside the GPU. */
+export interface HostStats {
+  dispatches: number;
+  /** queue submits (one per flush with recorded work) */
+  submits: number;
+  /** tensor readbacks (read/readF32) and the bytes they copied */
+  readbacks: number;
+  readBytes: number;
+  /** ms spent recording work: dispatch (bind groups, pass commands), copies, writes, submits */
+  encodeMs: number;
+  /** ms spent awaiting the GPU in sync() and read() (from the submit to the data on the host) */
+  waitMs: number;
+}
+
 const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment on every adapter we know; checked in the constructor
 const UNIFORM_SLOTS = 2048;
 const QUERY_PAIRS = 1024;
@@ -111,6 +125,9 @@ export class Runtime {
 
   private uniformBuf: GPUBuffer;
   private uniformStage = new ArrayBuffer(UNIFORM_SLOT * UNIFORM_SLOTS);
+  // one u32 and one f32 view of the whole arena (not two new views per dispatch: GC pressure)
+  private uniformU32 = new Uint32Array(this.uniformStage);
+  private uniformF32 = new Float32Array(this.uniformStage);
   private uniformUsed = 0;
 
   private stats = new Map<string, KernelStat>();
@@ -118,6 +135,9 @@ export class Runtime {
   private queryLabels: KernelStat[] = [];
   private pendingTimings: Promise<void>[] = [];
   private wallSubmits: { stat: KernelStat; submitted: number; done: Promise<number> }[] = [];
+  private host: HostStats = zeroHostStats();
+  /** unmapped MAP_READ staging buffers by byte size, reused by read() */
+  private staging = new Map<number, GPUBuffer[]>();
 
   constructor(readonly gpu: Gpu) {
     const device = (this.device = gpu.device);
@@ -166,23 +186,41 @@ export class Runtime {
   write(t: Tensor, data: ArrayLike<number>): void {
     if (data.length !== t.size) throw new Error(`write to ${t.label}: got ${data.length} values for shape [${t.shape}] (${t.size})`);
     if (t.size === 0) return;
+    const t0 = performance.now();
     this.flush(); // queue.writeBuffer would otherwise overtake dispatches recorded but not submitted
     const typed = data instanceof ARRAY_OF[t.dtype] ? (data as TypedArray) : (ARRAY_OF[t.dtype] as any).from(data);
     this.device.queue.writeBuffer(t.buffer, t.offset, typed.buffer, typed.byteOffset, t.byteLength);
+    this.host.encodeMs += performance.now() - t0;
   }
 
   async read(t: Tensor): Promise<TypedArray> {
     const out = new (ARRAY_OF[t.dtype] as any)(t.size) as TypedArray;
     if (t.size === 0) return out;
-    const staging = this.device.createBuffer({ label: `read ${t.label}`, size: t.byteLength, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const size = t.byteLength;
+    const staging = this.staging.get(size)?.pop() ?? this.device.createBuffer({ label: `read ${size} bytes`, size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const t0 = performance.now();
     this.endPass();
-    this.enc().copyBufferToBuffer(t.buffer, t.offset, staging, 0, t.byteLength);
+    this.enc().copyBufferToBuffer(t.buffer, t.offset, staging, 0, size);
     this.flush();
-    await this.checkErrors();
-    await staging.mapAsync(GPUMapMode.READ);
-    out.set(new (ARRAY_OF[t.dtype] as any)(staging.getMappedRange().slice(0)));
+    const t1 = performance.now();
+    this.host.encodeMs += t1 - t0;
+    this.host.readbacks++;
+    this.host.readBytes += size;
+    try {
+      await this.checkErrors();
+      await staging.mapAsync(GPUMapMode.READ, 0, size);
+    } catch (e) {
+      staging.destroy();
+      throw e;
+    } finally {
+      this.host.waitMs += performance.now() - t1;
+    }
+    out.set(new (ARRAY_OF[t.dtype] as any)(staging.getMappedRange(0, size)));
     staging.unmap();
-    staging.destroy();
+    const free = this.staging.get(size) ?? [];
+    if (free.length < 4) free.push(staging);
+    else staging.destroy();
+    this.staging.set(size, free);
     return out;
   }
 
@@ -253,24 +291,29 @@ export class Runtime {
     if (gx > maxG || gy > maxG || gz > maxG) {
       throw new Error(`kernel "${label}": grid ${gx}x${gy}x${gz} exceeds the adapter's ${maxG} workgroups per dimension`);
     }
+    const t0 = performance.now();
     stat.count++;
     stat.flops += a.flops ?? 0;
+    this.host.dispatches++;
 
     const entries: GPUBindGroupEntry[] = [];
     if (a.params || a.fparams) {
       if (this.uniformUsed === UNIFORM_SLOTS) this.flush();
       const slot = this.uniformUsed++;
-      const u = new Uint32Array(this.uniformStage, slot * UNIFORM_SLOT, UNIFORM_SLOT / 4);
-      const f = new Float32Array(this.uniformStage, slot * UNIFORM_SLOT, UNIFORM_SLOT / 4);
-      const nu = a.params?.length ?? 0;
-      a.params?.forEach((v, i) => {
+      const base = (slot * UNIFORM_SLOT) / 4;
+      const u = this.uniformU32, f = this.uniformF32;
+      const ps = a.params, fs = a.fparams;
+      const nu = ps?.length ?? 0;
+      if (nu + (fs?.length ?? 0) > UNIFORM_SLOT / 4) throw new Error(`kernel "${label}": ${nu + (fs?.length ?? 0)} uniform values, over the ${UNIFORM_SLOT / 4} a slot holds`);
+      for (let i = 0; i < nu; i++) {
+        const v = ps![i];
         if (!(v >= 0 && v <= 0xffffffff && Number.isInteger(v))) throw new Error(`kernel "${label}": u32 param ${i} is ${v}`);
-        u[i] = v;
-      });
-      a.fparams?.forEach((v, i) => (f[nu + i] = v));
+        u[base + i] = v;
+      }
+      if (fs) for (let i = 0; i < fs.length; i++) f[base + nu + i] = fs[i];
       entries.push({ binding: 0, resource: { buffer: this.uniformBuf, offset: slot * UNIFORM_SLOT, size: UNIFORM_SLOT } });
     }
-    a.tensors.forEach((t, i) => entries.push({ binding: i + 1, resource: t.binding() }));
+    for (let i = 0; i < a.tensors.length; i++) entries.push({ binding: i + 1, resource: a.tensors[i].binding() });
     const bindGroup = this.device.createBindGroup({ label, layout: k.layout, entries });
 
     if (this.profiling && this.gpu.hasTimestamps) {
@@ -294,6 +337,7 @@ export class Runtime {
       this.pass.dispatchWorkgroups(gx, gy, gz);
     }
     this.recorded.push(label);
+    this.host.encodeMs += performance.now() - t0;
     if (this.profiling && !this.gpu.hasTimestamps) this.flushWall(stat);
   }
 
@@ -301,6 +345,8 @@ export class Runtime {
   flush(): void {
     this.endPass();
     if (!this.encoder) return;
+    const t0 = performance.now();
+    this.host.submits++;
     if (this.uniformUsed > 0) {
       this.device.queue.writeBuffer(this.uniformBuf, 0, this.uniformStage, 0, this.uniformUsed * UNIFORM_SLOT);
       this.uniformUsed = 0;
@@ -322,6 +368,7 @@ export class Runtime {
     d.pushErrorScope('validation');
     d.queue.submit([this.encoder.finish()]);
     this.encoder = null;
+    this.host.encodeMs += performance.now() - t0;
     resolve?.destroy();
     this.checks.push(d.popErrorScope().then((e) => (e ? `WebGPU validation error in ${what}: ${e.message}` : null)));
     if (timings) {
@@ -341,10 +388,15 @@ export class Runtime {
   /** Submits recorded work, waits for the GPU to finish it, and throws any error it raised. */
   async sync(): Promise<void> {
     this.flush();
-    await this.device.queue.onSubmittedWorkDone();
-    await this.checkErrors();
-    await Promise.all(this.pendingTimings.splice(0));
-    await this.settleWall();
+    const t0 = performance.now();
+    try {
+      await this.device.queue.onSubmittedWorkDone();
+      await this.checkErrors();
+      await Promise.all(this.pendingTimings.splice(0));
+      await this.settleWall();
+    } finally {
+      this.host.waitMs += performance.now() - t0;
+    }
   }
 
   // ------------------------------------------------------------- accounting
@@ -361,6 +413,12 @@ export class Runtime {
 
   resetStats(): void {
     this.stats.clear();
+    this.host = zeroHostStats();
+  }
+
+  /** Host-side counters since the last resetStats (dispatches, submits, readbacks, encode and wait ms). */
+  hostStats(): HostStats {
+    return { ...this.host };
   }
 
   /** Accumulated per (phase, kernel label) counters; call `sync` first for complete times. */
@@ -401,6 +459,8 @@ export class Runtime {
     this.kernels.clear();
     this.uniformBuf.destroy();
     this.querySet?.destroy();
+    for (const free of this.staging.values()) free.forEach((b) => b.destroy());
+    this.staging.clear();
   }
 
   // ---------------------------------------------------------------- private
@@ -446,6 +506,10 @@ export class Runtime {
       throw new Error(msgs.join('\n'));
     }
   }
+}
+
+function zeroHostStats(): HostStats {
+  return { dispatches: 0, submits: 0, readbacks: 0, readBytes: 0, encodeMs: 0, waitMs: 0 };
 }
 
 function formatCompileErrors(spec: KernelSpec, info: GPUCompilationInfo): string | null {
