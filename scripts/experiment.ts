@@ -20,17 +20,17 @@ import { jobWork } from './experiment/jobs.js';
 import { fullGrid, jobs, quickGrid, type GridOptions } from './experiment/plan.js';
 import { readmeSection, replaceSection, writeReport } from './experiment/report.js';
 import { headline } from './experiment/summary.js';
+import { parseSetting, RULES, validateSettings, type Rule, type Setting } from '../train/validate.js';
 
-const integer = (flag: string, min: number) => (v: string) => {
-  const n = Number(v);
-  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${flag} must be an integer ≥ ${min}, got "${v}"`);
-  return n;
+/** A flag's argument parsed by the shared rules (train/validate.ts), as train/run.ts's flags are. */
+const parsed = (flag: string, rule: Rule) => (v: string) => {
+  try {
+    return parseSetting(flag, v, rule);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
 };
-const number = (flag: string, lo: number, hi: number) => (v: string) => {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n <= lo || n > hi) throw new InvalidArgumentError(`${flag} must be a number in (${lo}, ${hi}], got "${v}"`);
-  return n;
-};
+const integer = (flag: string, min: number) => parsed(flag, { kind: 'int', min });
 const armList = (v: string) => {
   const ids = v.replace(/[\s,]/g, '').split('');
   const bad = ids.find((x) => !(ARM_IDS as readonly string[]).includes(x));
@@ -48,7 +48,7 @@ const cli = new Command('scripts/experiment.ts')
   .option('--seeds <n>', 'RL seeds per arm', integer('--seeds', 1))
   .option('--steps <n>', 'RL steps per run (default: the default RL config\'s)', integer('--steps', 1))
   .option('--eval_every <n>', 'held-out pass@1 every n RL steps', integer('--eval_every', 1))
-  .option('--rho <x>', 'ρ: the top-entropy share the sparse arms train on', number('--rho', 0, 1))
+  .option('--rho <x>', 'ρ: the top-entropy share the sparse arms train on', parsed('--rho', RULES['rl.topEntropyQuantile']))
   .option('--eval_problems <n>', 'held-out problems for every sampled evaluation', integer('--eval_problems', 1))
   .option('--curve_samples <n>', 'samples per problem for the pass@1 curve during training', integer('--curve_samples', 1))
   .option('--final_samples <n>', 'samples per problem for the final pass@k of seeds without the full pass@k', integer('--final_samples', 1))
@@ -58,7 +58,7 @@ const cli = new Command('scripts/experiment.ts')
   .option('--decoding_arm <id>', 'the arm whose first seed gets the dual-temperature decoding study')
   .option('--decoding_samples <n>', 'samples per problem in the decoding study', integer('--decoding_samples', 1))
   .option('--batch <n>', 'sequences per decode batch', integer('--batch', 1))
-  .option('--max_minutes <x>', 'refuse to start when the planned time exceeds this', number('--max_minutes', 0, Infinity))
+  .option('--max_minutes <x>', 'refuse to start when the planned time exceeds this', parsed('--max_minutes', { kind: 'number', min: 0, open: true }))
   .option('--plan', 'measure this machine, print the plan and stop (trains the SFT base first when it is not cached)')
   .option('--report', 're-render summary.md and report.html from <out>/runs/ and stop (no GPU)')
   .option('--readme [file]', 'rewrite the Results section of README.md (or [file]) from <out>/ and stop (no GPU)')
@@ -86,6 +86,9 @@ function gridOptions(o: Record<string, any>): GridOptions {
   }
   if (g.passKSeeds > g.seeds) throw new Error(`--pass_k_seeds ${g.passKSeeds} exceeds --seeds ${g.seeds}; lower it or add seeds`);
   if (g.evalEvery > g.steps) throw new Error(`--eval_every ${g.evalEvery} exceeds --steps ${g.steps}; the curve would have no point during training`);
+  // the composed settings by the rules train/run.ts and the page use (flags where the grid has them)
+  const flags: Partial<Record<Setting, string>> = { 'sft.steps': '--sft_steps', 'rl.maxSteps': '--steps', 'rl.topEntropyQuantile': '--rho', 'rl.evalEvery': '--eval_every' };
+  validateSettings({ task: g.rl.task, model: g.model, sft: g.sft, rl: { ...g.rl, maxSteps: g.steps, topEntropyQuantile: g.rho } }, (k) => flags[k] ?? `the default ${k} (train/defaults.ts)`);
   return g;
 }
 

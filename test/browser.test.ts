@@ -79,7 +79,7 @@ t('SFT then RL in the page: adapter, steps, reward chart, token view, checkpoint
   const rho = await page.inputValue('#rho');
   await page.fill('#rho', '0');
   await page.click('#start');
-  assert.match(await page.textContent('#error-text') ?? '', /^"ρ \(top-entropy share\)" must be a number in \(0, 1\] \(it is "0"\)$/);
+  assert.match(await page.textContent('#error-text') ?? '', /^"ρ \(top-entropy share\)" must be in \(0, 1\], got "0"$/);
   assert.is(await state(page), 'idle');
   await page.fill('#rho', rho);
 

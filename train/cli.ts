@@ -1,14 +1,14 @@
 // Command-line options of train/run.ts: every setting is a flag (named like TRL's where TRL has
 // one), validated before anything runs or is written; a bad value is one clear line and exit 1.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { TASK_NAMES, maxLengths, type TaskConfig } from '../verify/index.js';
+import { TASK_NAMES, type TaskConfig } from '../verify/index.js';
 import type { GPTConfig } from '../model/config.js';
-import { validateConfig } from '../model/config.js';
 import { DEFAULT_PASS_K, DEFAULT_SFT, DEFAULT_SFT_MODEL, taskDefaults } from './defaults.js';
 import type { SftOptions } from './sft.js';
 import type { RlOptions } from './rl.js';
 import { DEFAULT_RL } from './defaults.js';
 import { DEFAULT_NONFINITE_PATIENCE } from './loop.js';
+import { parseSetting, RULES, validateSettings, type Rule, type Setting } from './validate.js';
 
 export interface RunOptions {
   stage: 'sft' | 'all';
@@ -53,23 +53,6 @@ export interface RunControl {
 /** What --resume may be combined with: flags that change no number the run computes. */
 const RESUMABLE = new Set(['resume', 'stop_at', 'save_steps', 'nonfinite_patience', 'debug_nonfinite', 'debug_lose_device']);
 
-const int = (name: string, min: number) => (v: string) => {
-  const n = Number(v);
-  if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`${name} must be an integer, got "${v}"`);
-  if (n < min) throw new InvalidArgumentError(`${name} must be ≥ ${min}, got ${n}`);
-  return n;
-};
-const unit = (name: string, lo: 'open' | 'closed') => (v: string) => {
-  const n = Number(v);
-  const ok = v.trim() !== '' && Number.isFinite(n) && (lo === 'open' ? n > 0 : n >= 0) && n <= 1;
-  if (!ok) throw new InvalidArgumentError(`${name} must be in ${lo === 'open' ? '(0, 1]' : '[0, 1]'}, got "${v}"`);
-  return n;
-};
-const nonNegative = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number ≥ 0, got "${v}"`);
-  return n;
-};
 const stagePoint = (name: string) => (v: string): StagePoint => {
   const m = /^(sft|rl):(\d+)$/.exec(v.trim());
   if (!m || !Number.isSafeInteger(Number(m[2]))) throw new InvalidArgumentError(`${name} must be sft:N or rl:N (a stage and a step), got "${v}"`);
@@ -80,10 +63,26 @@ const poisonList = (v: string) => v.split(',').map((item) => {
   if (!m) throw new InvalidArgumentError(`--debug_nonfinite takes stage:step:grad|loss items separated by commas, got "${item}"`);
   return { stage: m[1] as Stage, step: Number(m[2]), what: m[3] as 'grad' | 'loss' };
 });
-const positive = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number, got "${v}"`);
-  return n;
+/** A flag's argument parsed by the shared rule of the setting it sets (train/validate.ts). */
+const arg = (flag: string, setting: keyof typeof RULES | Rule) => (v: string) => {
+  try {
+    return parseSetting(flag, v, typeof setting === 'string' ? RULES[setting] : setting);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+};
+
+/** The flag that sets each setting: how validateSettings names it. */
+const FLAGS: Record<Setting, string> = {
+  digits: '--digits', seed: '--seed',
+  'model.nLayer': '--n_layer', 'model.nHead': '--n_head', 'model.dModel': '--d_model', 'model.contextLength': '--context_length',
+  'sft.steps': '--sft_steps', 'sft.batchSize': '--sft_batch_size', 'sft.learningRate': '--sft_learning_rate', 'sft.warmupSteps': '--warmup_steps',
+  'sft.labelNoise': '--label_noise', 'sft.evalEvery': '--eval_every', evalProblems: '--eval_problems',
+  'rl.maxSteps': '--max_steps', 'rl.numPrompts': '--num_prompts', 'rl.numGenerations': '--num_generations', 'rl.learningRate': '--learning_rate',
+  'rl.warmupSteps': '--rl_warmup_steps', 'rl.temperature': '--temperature', 'rl.forkTemperature': '--fork_temperature', 'rl.forkThreshold': '--fork_threshold',
+  'rl.epsilon': '--epsilon', 'rl.epsilonHigh': '--epsilon_high', 'rl.topEntropyQuantile': '--top_entropy_quantile', 'rl.alpha': '--alpha', 'rl.kappa': '--kappa',
+  'rl.evalEvery': '--rl_eval_every', 'rl.backward': '--sparse_backward', 'rl.logGradCosine': '--log_grad_cosine',
+  'passK.samples': '--pass_k_samples', 'passK.problems': '--pass_k_problems',
 };
 
 /** The --help table of the defaults that follow --task (each applies unless its flag is given). */
@@ -108,53 +107,53 @@ export function buildCli(): Command {
     .description('forkgrad: supervised warm start, then RL with verifiable rewards on arithmetic tasks, on WebGPU.')
     .addOption(new Option('--stage <stage>', 'what to run').choices(['sft', 'all']).default('all'))
     .addOption(new Option('--task <task>', 'task').choices([...TASK_NAMES]).default(d.task.task))
-    .option('--digits <n>', 'operand digits for addition/multiplication', int('--digits', 1), 3)
-    .option('--seed <n>', 'seed for data, init and sampling', int('--seed', 0), d.seed)
+    .option('--digits <n>', 'operand digits for addition/multiplication', arg('--digits', 'digits'), 3)
+    .option('--seed <n>', 'seed for data, init and sampling', arg('--seed', 'seed'), d.seed)
     .option('--output_dir <dir>', 'run folder (default runs/<stage>-<task>-<time>)')
     .option('--cache_dir <dir>', 'where SFT warm starts are cached and reused', '.cache/sft')
     .option('--no_cache', 'train the SFT warm start even when a cached one matches')
     .option('--checkpoint <dir>', 'start from this checkpoint folder (model.safetensors + config.json) instead of SFT')
-    .option('--n_layer <n>', 'transformer blocks', int('--n_layer', 1), m.nLayer)
-    .option('--n_head <n>', 'attention heads', int('--n_head', 1), m.nHead)
-    .option('--d_model <n>', 'embedding width', int('--d_model', 1), m.dModel)
-    .option('--context_length <n>', 'positions the model can see (default: depends on --task, below)', int('--context_length', 1))
+    .option('--n_layer <n>', 'transformer blocks', arg('--n_layer', 'model.nLayer'), m.nLayer)
+    .option('--n_head <n>', 'attention heads', arg('--n_head', 'model.nHead'), m.nHead)
+    .option('--d_model <n>', 'embedding width', arg('--d_model', 'model.dModel'), m.dModel)
+    .option('--context_length <n>', 'positions the model can see (default: depends on --task, below)', arg('--context_length', 'model.contextLength'))
     .option('--untied_head', 'give the LM head its own weights instead of sharing wte')
-    .option('--sft_steps <n>', 'supervised steps', int('--sft_steps', 0), d.steps)
-    .option('--sft_batch_size <n>', 'sequences per supervised step', int('--sft_batch_size', 1), d.batchSize)
-    .option('--sft_learning_rate <x>', 'peak supervised learning rate', positive('--sft_learning_rate'), d.learningRate)
-    .option('--warmup_steps <n>', 'linear warm-up steps', int('--warmup_steps', 0), d.warmupSteps)
-    .option('--label_noise <x>', 'share of SFT demonstrations with one wrong character (a noisy teacher; 0 = clean; default: depends on --task, below)', unit('--label_noise', 'closed'))
-    .option('--eval_every <n>', 'held-out greedy accuracy every n steps (0: at the end only)', int('--eval_every', 0), d.evalEvery)
-    .option('--eval_problems <n>', 'held-out problems', int('--eval_problems', 1), d.evalProblems)
+    .option('--sft_steps <n>', 'supervised steps', arg('--sft_steps', 'sft.steps'), d.steps)
+    .option('--sft_batch_size <n>', 'sequences per supervised step', arg('--sft_batch_size', 'sft.batchSize'), d.batchSize)
+    .option('--sft_learning_rate <x>', 'peak supervised learning rate', arg('--sft_learning_rate', 'sft.learningRate'), d.learningRate)
+    .option('--warmup_steps <n>', 'linear warm-up steps', arg('--warmup_steps', 'sft.warmupSteps'), d.warmupSteps)
+    .option('--label_noise <x>', 'share of SFT demonstrations with one wrong character (a noisy teacher; 0 = clean; default: depends on --task, below)', arg('--label_noise', 'sft.labelNoise'))
+    .option('--eval_every <n>', 'held-out greedy accuracy every n steps (0: at the end only)', arg('--eval_every', 'sft.evalEvery'), d.evalEvery)
+    .option('--eval_problems <n>', 'held-out problems', arg('--eval_problems', 'evalProblems'), d.evalProblems)
     // RL (names as in TRL's GRPOConfig where it has one)
-    .option('--max_steps <n>', 'RL steps', int('--max_steps', 0), r.maxSteps)
-    .option('--num_prompts <n>', 'prompts per RL step', int('--num_prompts', 1), r.numPrompts)
-    .option('--num_generations <n>', 'samples per prompt (the GRPO group)', int('--num_generations', 2), r.numGenerations)
-    .option('--learning_rate <x>', 'RL learning rate (default: depends on --task, below)', positive('--learning_rate'))
-    .option('--rl_warmup_steps <n>', 'RL learning-rate warm-up steps', int('--rl_warmup_steps', 0), r.warmupSteps)
-    .option('--temperature <x>', 'rollout temperature (logits are divided by it in the loss too)', positive('--temperature'), r.temperature)
-    .option('--fork_temperature <x>', 'dual temperature: sample positions with entropy ≥ --fork_threshold at this temperature (0 = off)', nonNegative('--fork_temperature'), r.forkTemperature)
-    .option('--fork_threshold <x>', 'forking-token entropy threshold in nats', nonNegative('--fork_threshold'), r.forkThreshold)
-    .option('--epsilon <x>', 'lower clip range (ratio ≥ 1 − epsilon)', unit('--epsilon', 'closed'), r.epsilon)
-    .option('--epsilon_high <x>', 'upper clip range (ratio ≤ 1 + epsilon_high)', nonNegative('--epsilon_high'), r.epsilonHigh)
-    .option('--top_entropy_quantile <x>', 'ρ: train on this share of response tokens, highest entropy first (1 = all)', unit('--top_entropy_quantile', 'open'), r.topEntropyQuantile)
+    .option('--max_steps <n>', 'RL steps', arg('--max_steps', 'rl.maxSteps'), r.maxSteps)
+    .option('--num_prompts <n>', 'prompts per RL step', arg('--num_prompts', 'rl.numPrompts'), r.numPrompts)
+    .option('--num_generations <n>', 'samples per prompt (the GRPO group)', arg('--num_generations', 'rl.numGenerations'), r.numGenerations)
+    .option('--learning_rate <x>', 'RL learning rate (default: depends on --task, below)', arg('--learning_rate', 'rl.learningRate'))
+    .option('--rl_warmup_steps <n>', 'RL learning-rate warm-up steps', arg('--rl_warmup_steps', 'rl.warmupSteps'), r.warmupSteps)
+    .option('--temperature <x>', 'rollout temperature (logits are divided by it in the loss too)', arg('--temperature', 'rl.temperature'), r.temperature)
+    .option('--fork_temperature <x>', 'dual temperature: sample positions with entropy ≥ --fork_threshold at this temperature (0 = off)', arg('--fork_temperature', 'rl.forkTemperature'), r.forkTemperature)
+    .option('--fork_threshold <x>', 'forking-token entropy threshold in nats', arg('--fork_threshold', 'rl.forkThreshold'), r.forkThreshold)
+    .option('--epsilon <x>', 'lower clip range (ratio ≥ 1 − epsilon)', arg('--epsilon', 'rl.epsilon'), r.epsilon)
+    .option('--epsilon_high <x>', 'upper clip range (ratio ≤ 1 + epsilon_high)', arg('--epsilon_high', 'rl.epsilonHigh'), r.epsilonHigh)
+    .option('--top_entropy_quantile <x>', 'ρ: train on this share of response tokens, highest entropy first (1 = all)', arg('--top_entropy_quantile', 'rl.topEntropyQuantile'), r.topEntropyQuantile)
     .addOption(new Option('--selection <which>', 'top: the highest-entropy ρ; bottom: the lowest 1 − ρ (ablation)').choices(['top', 'bottom']).default(r.selection))
     .addOption(new Option('--sparse_backward <mode>', 'exact: skip rows with provably zero gradient; forkOnly: every layer on the selected rows only (approximate); dense: the full masked backward').choices(['exact', 'forkOnly', 'dense']).default(r.backward))
     .addOption(new Option('--loss_normalization <how>', 'official: mean over selected tokens; trl: sum over selected / all response tokens').choices(['official', 'trl']).default(r.lossNormalization))
     .addOption(new Option('--advantage <kind>', 'grpo: (r − mean)/(std + ε); drgrpo: r − mean').choices(['grpo', 'drgrpo']).default(r.advantage))
     .option('--entropy_shaping', 'add min(alpha·H, |A|/kappa) to each token advantage (Cheng et al.)', r.entropyShaping)
-    .option('--alpha <x>', 'entropy shaping α', nonNegative('--alpha'), r.alpha)
-    .option('--kappa <x>', 'entropy shaping κ', positive('--kappa'), r.kappa)
+    .option('--alpha <x>', 'entropy shaping α', arg('--alpha', 'rl.alpha'), r.alpha)
+    .option('--kappa <x>', 'entropy shaping κ', arg('--kappa', 'rl.kappa'), r.kappa)
     .option('--dynamic_sampling', 'DAPO: replace groups whose rewards are all equal with fresh prompts', r.dynamicSampling)
     .option('--log_grad_cosine', 'with forkOnly: log the cosine to the exact gradient each step (one extra backward)', r.logGradCosine)
-    .option('--rl_eval_every <n>', 'held-out greedy accuracy every n RL steps (0: at the end only)', int('--rl_eval_every', 0), r.evalEvery)
-    .option('--pass_k_samples <n>', 'samples per held-out problem for pass@k', int('--pass_k_samples', 1), DEFAULT_PASS_K.samples)
-    .option('--pass_k_problems <n>', 'held-out problems for pass@k', int('--pass_k_problems', 1), DEFAULT_PASS_K.problems)
+    .option('--rl_eval_every <n>', 'held-out greedy accuracy every n RL steps (0: at the end only)', arg('--rl_eval_every', 'rl.evalEvery'), r.evalEvery)
+    .option('--pass_k_samples <n>', 'samples per held-out problem for pass@k', arg('--pass_k_samples', 'passK.samples'), DEFAULT_PASS_K.samples)
+    .option('--pass_k_problems <n>', 'held-out problems for pass@k', arg('--pass_k_problems', 'passK.problems'), DEFAULT_PASS_K.problems)
     // reliability
-    .option('--save_steps <n>', 'save a checkpoint to resume from every n SFT and RL steps (0: only when stopping)', int('--save_steps', 0), 20)
+    .option('--save_steps <n>', 'save a checkpoint to resume from every n SFT and RL steps (0: only when stopping)', arg('--save_steps', { kind: 'int', min: 0 }), 20)
     .option('--resume <run_dir>', 'continue an interrupted run in its folder, with its saved settings, from its latest checkpoint')
     .option('--stop_at <stage:step>', 'stop as Ctrl-C would once this step is done (e.g. rl:50); continue later with --resume', stagePoint('--stop_at'))
-    .option('--nonfinite_patience <n>', 'stop after this many steps in a row with a non-finite loss or gradient norm (each is skipped)', int('--nonfinite_patience', 1), DEFAULT_NONFINITE_PATIENCE)
+    .option('--nonfinite_patience <n>', 'stop after this many steps in a row with a non-finite loss or gradient norm (each is skipped)', arg('--nonfinite_patience', { kind: 'int', min: 1 }), DEFAULT_NONFINITE_PATIENCE)
     .addOption(new Option('--debug_nonfinite <list>', 'tests: poison steps with NaN, e.g. rl:3:grad,rl:4:loss').argParser(poisonList).hideHelp())
     .addOption(new Option('--debug_lose_device <stage:step>', 'tests: destroy the GPU device after this step').argParser(stagePoint('--debug_lose_device')).hideHelp())
     .addHelpText('after', taskDefaultsHelp())
@@ -196,14 +195,6 @@ function optionsFrom(o: Record<string, any>): RunOptions {
   const task: TaskConfig = o.task === 'countdown' ? { task: 'countdown' } : { task: o.task, digits: o.digits };
   const byTask = taskDefaults(task);
   const model: GPTConfig = { nLayer: o.n_layer, nHead: o.n_head, dModel: o.d_model, contextLength: o.context_length ?? byTask.contextLength, vocabSize: DEFAULT_SFT_MODEL.vocabSize, tiedHead: !o.untied_head };
-  try {
-    validateConfig(model);
-  } catch (e) {
-    const flags: Record<string, string> = { nHead: '--n_head', dModel: '--d_model', nLayer: '--n_layer', contextLength: '--context_length' };
-    throw new Error((e as Error).message.replace(/(GPTConfig\.)?(nHead|dModel|nLayer|contextLength)\b/g, (_, _p, f) => flags[f]));
-  }
-  const need = maxLengths(task).sequence;
-  if (model.contextLength < need) throw new Error(`--context_length ${model.contextLength} is shorter than the ${need} positions ${task.task} needs; pass --context_length ${need} or more`);
   const rl: RlOptions = {
     ...DEFAULT_RL, task, seed: o.seed,
     maxSteps: o.max_steps, numPrompts: o.num_prompts, numGenerations: o.num_generations, learningRate: o.learning_rate ?? byTask.rlLearningRate, warmupSteps: o.rl_warmup_steps,
@@ -213,15 +204,16 @@ function optionsFrom(o: Record<string, any>): RunOptions {
     entropyShaping: !!o.entropy_shaping, alpha: o.alpha, kappa: o.kappa, dynamicSampling: !!o.dynamic_sampling,
     logGradCosine: !!o.log_grad_cosine, evalEvery: o.rl_eval_every, evalProblems: o.eval_problems,
   };
-  if (rl.logGradCosine && rl.backward !== 'forkOnly') throw new Error('--log_grad_cosine compares fork-only with exact gradients; it needs --sparse_backward forkOnly');
-  if (o.pass_k_samples < 64) throw new Error(`--pass_k_samples ${o.pass_k_samples} is below 64; pass@k is reported for k up to 64`);
+  const sft: SftOptions = { task, steps: o.sft_steps, batchSize: o.sft_batch_size, learningRate: o.sft_learning_rate, warmupSteps: o.warmup_steps, seed: o.seed, evalEvery: o.eval_every, evalProblems: o.eval_problems, labelNoise: o.label_noise ?? byTask.labelNoise };
+  const passK = { samples: o.pass_k_samples, problems: o.pass_k_problems, temperature: o.temperature };
+  validateSettings({ task, model, sft, rl, passK }, (k) => FLAGS[k]);
   return {
     stage: o.stage,
     rl,
-    passK: { samples: o.pass_k_samples, problems: o.pass_k_problems, temperature: o.temperature },
+    passK,
     task,
     model,
-    sft: { task, steps: o.sft_steps, batchSize: o.sft_batch_size, learningRate: o.sft_learning_rate, warmupSteps: o.warmup_steps, seed: o.seed, evalEvery: o.eval_every, evalProblems: o.eval_problems, labelNoise: o.label_noise ?? byTask.labelNoise },
+    sft,
     seed: o.seed,
     out: o.output_dir ?? null,
     cacheDir: o.cache_dir,

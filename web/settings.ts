@@ -1,11 +1,13 @@
 // The page's settings form ↔ the trainer's options. Defaults come from train/defaults.ts at load
 // time (the same numbers `npx tsx train/run.ts` uses with no flags); every field is validated on
-// Start and a bad one is reported in one line that names it and says what it takes.
+// Start by the rules the CLI and the experiment use (train/validate.ts), and a bad one is reported
+// in one line that names it and says what it takes.
 import { maxLengths, TASK_NAMES, type TaskConfig, type TaskName } from '../verify/index.js';
-import { validateConfig, type GPTConfig } from '../model/config.js';
+import type { GPTConfig } from '../model/config.js';
 import { DEFAULT_RL, DEFAULT_SFT, DEFAULT_SFT_MODEL } from '../train/defaults.js';
 import type { RlOptions } from '../train/rl.js';
 import type { SftOptions } from '../train/sft.js';
+import { parseSetting, RULES, validateSettings, type Setting } from '../train/validate.js';
 
 export interface PageSettings {
   task: TaskConfig;
@@ -25,23 +27,20 @@ function label(id: string): string {
   return document.querySelector(`label[for="${id}"]`)?.textContent?.trim() || id;
 }
 
+/** The form control of each setting it has (the rest keep their defaults). */
+const CONTROLS: Partial<Record<Setting, string>> = {
+  digits: 'digits', seed: 'seed', 'model.nLayer': 'n_layer', 'model.dModel': 'd_model', 'model.nHead': 'n_head',
+  'sft.steps': 'sft_steps', 'sft.batchSize': 'sft_batch', 'sft.learningRate': 'sft_lr', 'sft.evalEvery': 'sft_eval_every', evalProblems: 'eval_problems',
+  'rl.maxSteps': 'rl_steps', 'rl.numPrompts': 'prompts', 'rl.numGenerations': 'samples', 'rl.learningRate': 'rl_lr',
+  'rl.topEntropyQuantile': 'rho', 'rl.backward': 'backward', 'rl.temperature': 'temperature', 'rl.forkTemperature': 'fork_temperature',
+  'rl.forkThreshold': 'fork_threshold', 'rl.alpha': 'alpha', 'rl.kappa': 'kappa', 'rl.evalEvery': 'rl_eval_every',
+};
+/** A setting's name in messages: its control's label, else the default's name. */
+const nameOf = (k: Setting) => (CONTROLS[k] ? `"${label(CONTROLS[k]!)}"` : `the default ${k}`);
 
-function int(id: string, min: number): number {
-  const v = $(id).value.trim();
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min) throw new Error(`"${label(id)}" must be a whole number ≥ ${min} (it is "${v}")`);
-  return n;
-}
-
-function num(id: string, o: { min: number; minOpen?: boolean; max?: number }): number {
-  const v = $(id).value.trim();
-  const n = Number(v);
-  const ok = v !== '' && Number.isFinite(n) && (o.minOpen ? n > o.min : n >= o.min) && (o.max === undefined || n <= o.max);
-  if (!ok) {
-    const range = o.max === undefined ? `${o.minOpen ? '>' : '≥'} ${o.min}` : `in ${o.minOpen ? '(' : '['}${o.min}, ${o.max}]`;
-    throw new Error(`"${label(id)}" must be a number ${range} (it is "${v}")`);
-  }
-  return n;
+/** A control's value, parsed by the shared rule of its setting. */
+function read(k: keyof typeof RULES): number {
+  return parseSetting(nameOf(k), $(CONTROLS[k]!).value, RULES[k]);
 }
 
 const checked = (id: string) => $(id).checked;
@@ -86,34 +85,28 @@ export function showTaskFields(): void {
 export function readSettings(): PageSettings {
   const name = $<HTMLSelectElement>('task').value as TaskName;
   if (!TASK_NAMES.includes(name)) throw new Error(`unknown task "${name}"; pick one of ${TASK_NAMES.join(', ')}`);
-  const task = taskConfig(name, isArithmetic(name) ? int('digits', 1) : null);
-  const seed = int('seed', 0);
+  const task = taskConfig(name, isArithmetic(name) ? read('digits') : null);
+  const seed = read('seed');
   // The context grows to fit the task when the default is too short for it.
   const need = maxLengths(task).sequence;
   const model: GPTConfig = {
-    ...DEFAULT_SFT_MODEL, nLayer: int('n_layer', 1), dModel: int('d_model', 1), nHead: int('n_head', 1),
+    ...DEFAULT_SFT_MODEL, nLayer: read('model.nLayer'), dModel: read('model.dModel'), nHead: read('model.nHead'),
     contextLength: Math.max(DEFAULT_SFT_MODEL.contextLength, need),
   };
-  try {
-    validateConfig(model);
-  } catch (e) {
-    // the form's names for the model's fields, everywhere the message uses them (it names both twice)
-    throw new Error((e as Error).message.replace(/(GPTConfig\.)?dModel\b/g, `"${label('d_model')}"`).replace(/\bnHead\b/g, `"${label('n_head')}"`));
-  }
-  const evalProblems = int('eval_problems', 1);
+  const evalProblems = read('evalProblems');
   const sft: SftOptions = {
     ...DEFAULT_SFT, task, seed, evalProblems,
-    steps: int('sft_steps', 1), batchSize: int('sft_batch', 1), learningRate: num('sft_lr', { min: 0, minOpen: true }), evalEvery: int('sft_eval_every', 0),
+    steps: read('sft.steps'), batchSize: read('sft.batchSize'), learningRate: read('sft.learningRate'), evalEvery: read('sft.evalEvery'),
   };
   const rl: RlOptions = {
     ...DEFAULT_RL, task, seed, evalProblems,
-    maxSteps: int('rl_steps', 1), numPrompts: int('prompts', 1), numGenerations: int('samples', 2), learningRate: num('rl_lr', { min: 0, minOpen: true }),
-    topEntropyQuantile: num('rho', { min: 0, minOpen: true, max: 1 }), backward: $<HTMLSelectElement>('backward').value as RlOptions['backward'],
-    temperature: num('temperature', { min: 0, minOpen: true }), forkTemperature: num('fork_temperature', { min: 0 }), forkThreshold: num('fork_threshold', { min: 0 }),
-    entropyShaping: checked('entropy_shaping'), alpha: num('alpha', { min: 0 }), kappa: num('kappa', { min: 0, minOpen: true }),
-    evalEvery: int('rl_eval_every', 0),
+    maxSteps: read('rl.maxSteps'), numPrompts: read('rl.numPrompts'), numGenerations: read('rl.numGenerations'), learningRate: read('rl.learningRate'),
+    topEntropyQuantile: read('rl.topEntropyQuantile'), backward: $<HTMLSelectElement>('backward').value as RlOptions['backward'],
+    temperature: read('rl.temperature'), forkTemperature: read('rl.forkTemperature'), forkThreshold: read('rl.forkThreshold'),
+    entropyShaping: checked('entropy_shaping'), alpha: read('rl.alpha'), kappa: read('rl.kappa'),
+    evalEvery: read('rl.evalEvery'),
   };
-  if (!['exact', 'forkOnly', 'dense'].includes(rl.backward)) throw new Error(`"${label('backward')}" must be exact, forkOnly or dense`);
+  validateSettings({ task, model, sft, rl }, nameOf);
   return { task, model, sft, rl };
 }
 
