@@ -8,7 +8,7 @@ import {
   attentionBackward, attentionDecode, attentionForward, attentionPrefill, attentionRows, createKVCache, savedShape,
   type AttnDims, type AttnTuning, type SaveMode,
 } from '../kernels/attention.js';
-import { randArray } from '../test/helpers.js';
+import { randArray } from '../util/random.js';
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);

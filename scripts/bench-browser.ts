@@ -2,16 +2,15 @@
 // Chromium's WebGPU (SwiftShader on a machine without a GPU), next to the same step in Node (Dawn)
 // on this machine, plus how long the dashboard's main thread ever stalled during a short training
 // run (the page yields between steps; a long stall would be a frozen tab).
-// The step code is scripts/step-timing.ts in both places; the page is web/bench.html.
+// The step code is train/step-timing.ts in both places; the page is web/bench.html.
 //
 //   npx tsx scripts/bench-browser.ts [--reps 15] [--warmup 5] [--no-node] [--no-dashboard]
 // Prints a table, the browser's per-kernel profile, then one JSON line {"browser_peer_step_ms": …}.
 import { parseArgs } from 'node:util';
 import { describeAdapter, getGpu } from '../kernels/device.js';
 import { formatTable, Runtime } from '../kernels/runtime.js';
-import { buildAndServe, launchChromium } from '../test/chromium.js';
-import type { BrowserBench } from '../web/bench.js';
-import { PEER_BATCH, PEER_MODEL, PEER_POSITIONS, timeTrainingStep } from './step-timing.js';
+import { PEER_BATCH, PEER_MODEL, PEER_POSITIONS, timeTrainingStep, type BrowserBench } from '../train/step-timing.js';
+import { buildAndServe, launchChromium } from './chromium.js';
 
 let args;
 try {

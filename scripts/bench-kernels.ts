@@ -19,7 +19,7 @@ import { loadavg } from 'node:os';
 import { describeAdapter, getGpu } from '../kernels/device.js';
 import { formatTable, Runtime, type Tensor } from '../kernels/runtime.js';
 import { matmul, matmulVariants, tuneMatmul, type MatmulForm } from '../kernels/matmul.js';
-import { randArray } from '../test/helpers.js';
+import { randArray } from '../util/random.js';
 
 const opt = (name: string) => {
   const i = process.argv.indexOf(`--${name}`);

@@ -11,7 +11,7 @@ import { Runtime, formatTable } from '../kernels/runtime.js';
 import { DEFAULT_SFT_MODEL, DEFAULT_SFT } from '../train/defaults.js';
 import { sftPositions } from '../train/data.js';
 import { installJaxPeer, runJaxPeer } from './jaxjs-peer.js';
-import { PEER_BATCH, PEER_MODEL, PEER_POSITIONS, timeTrainingStep } from './step-timing.js';
+import { PEER_BATCH, PEER_MODEL, PEER_POSITIONS, timeTrainingStep } from '../train/step-timing.js';
 
 const opts = new Command('scripts/bench-step.ts')
   .option('--peer-rounds <n>', 'alternating rounds against the jax-js wasm peer (0: skip it)', (v) => Number(v), 5)

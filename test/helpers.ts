@@ -5,13 +5,8 @@ import { mulberry32 } from '../verify/common.js';
 /** Seeded, reproducible uniform [0, 1) stream (the project's one PRNG). */
 export const rng = mulberry32;
 
-/** Uniform values in [-scale, scale), as float32 (what the GPU sees). */
-export function randArray(n: number, seed: number, scale = 1): Float32Array {
-  const r = rng(seed);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = (2 * r() - 1) * scale;
-  return out;
-}
+/** Uniform values in [-scale, scale), as float32 (util/random.ts: the benchmarks use it too). */
+export { randArray } from '../util/random.js';
 
 export function randInts(n: number, max: number, seed: number): Uint32Array {
   const r = rng(seed);

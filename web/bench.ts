@@ -1,11 +1,9 @@
 // The peer training step timed in the browser (scripts/bench-browser.ts opens this page in headless
 // Chromium and reads the result from window.forkgradBench). The timing code is
-// scripts/step-timing.ts, the same that scripts/bench-step.ts runs in Node.
+// train/step-timing.ts, the same that scripts/bench-step.ts runs in Node.
 import { describeAdapter, getGpu } from '../kernels/device.js';
 import { Runtime } from '../kernels/runtime.js';
-import { PEER_BATCH, PEER_MODEL, PEER_POSITIONS, timeTrainingStep } from '../scripts/step-timing.js';
-
-export interface BrowserBench { adapter: string; timing: string; median: number; min: number; flops: number; params: number; reps: number; profile: string; userAgent: string }
+import { PEER_BATCH, PEER_MODEL, PEER_POSITIONS, timeTrainingStep, type BrowserBench } from '../train/step-timing.js';
 
 const out = document.getElementById('out')!;
 const q = new URLSearchParams(location.search);

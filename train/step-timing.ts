@@ -1,11 +1,13 @@
 // One training step (forward, cross-entropy, backward, AdamW, loss readback) timed end to end on a
 // given runtime. Shared by scripts/bench-step.ts (Node, Dawn) and the browser benchmark page
 // (web/bench.ts, driven by scripts/bench-browser.ts), so both measure the same code the same way.
+// It lives in train/ (platform-neutral) so that web/ and scripts/ both import it without importing
+// each other.
 import { tunePendingMatmuls } from '../kernels/matmul.js';
 import type { Runtime } from '../kernels/runtime.js';
 import { initParams, paramCount, paramLayout, type GPTConfig } from '../model/config.js';
 import { GPT } from '../model/gpt.js';
-import { sftStep } from '../train/sft.js';
+import { sftStep } from './sft.js';
 
 /** The shape jax-js and tfjs were measured at: 2 layers, d 64, 4 heads, T 32, vocab 16, batch 32, untied head. */
 export const PEER_MODEL: GPTConfig = { nLayer: 2, dModel: 64, nHead: 4, contextLength: 32, vocabSize: 16, tiedHead: false };
@@ -58,3 +60,6 @@ export async function timeTrainingStep(rt: Runtime, cfg: GPTConfig, B: number, T
     for (const t of [targets, weights, losses]) t.buffer.destroy();
   }
 }
+
+/** What the browser benchmark page (web/bench.ts) leaves in window.forkgradBench for scripts/bench-browser.ts. */
+export interface BrowserBench { adapter: string; timing: string; median: number; min: number; flops: number; params: number; reps: number; profile: string; userAgent: string }
