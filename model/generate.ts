@@ -4,18 +4,21 @@
 // inside its prompt the sampler keeps the prompt token (teacher forcing) instead of sampling.
 //
 // A captured rollout (GenerateOptions.capture) also leaves what a training forward over its tokens
-// would leave, for the RL update to reuse instead of recomputing it (GPT.reuse): every decode step
-// copies its rows into the model's activation buffers at rows b·T + pos, and the attention writes
-// its logsumexp there. The block is model/block.ts's, as the forward's, and each matmul runs the
-// variant the forward would pick for its [B·T, ·] shape, so the captured values are the forward's
-// bits (test/reuse.test.ts checks every buffer).
+// would leave, for the RL update to reuse instead of recomputing it (GPT.reuse): each decode step
+// writes its activations time-major into staging buffers (step pos's [B, ·] slab is a plain view,
+// so a step costs no extra dispatch), the attention writes its logsumexp straight into the model's
+// [B, H, T] buffer, and after the last step one copy per tensor (kernels/unstage.ts) moves every
+// slab to rows b·T + pos of the model's activation buffers. The block is model/block.ts's, as the
+// forward's, and each matmul runs the variant the forward would pick for its [B·T, ·] shape, so the
+// captured values are the forward's bits (test/reuse.test.ts checks every buffer). The staging
+// holds one more copy of the activations while a capturing decoder lives.
 import { attentionDecode, createKVCache, type KVCache } from '../kernels/attention.js';
 import { embedding } from '../kernels/embedding.js';
 import { layernorm } from '../kernels/layernorm.js';
 import { matmul, matmulChoice } from '../kernels/matmul.js';
 import type { Tensor } from '../kernels/runtime.js';
 import { sampleNext, type SampleOptions } from '../kernels/sample.js';
-import { scatterPosition } from '../kernels/scatter.js';
+import { stageStride, unstage } from '../kernels/unstage.js';
 import { BLOCK_ROWS, blockForward, linearOperands, plainLinear, type BlockBuffers, type LinearFn } from './block.js';
 import type { CaptureTarget, GPT } from './gpt.js';
 
@@ -46,8 +49,18 @@ export interface Generation {
   ticket?: number;
 }
 
+/** Time-major staging of a capture: per tensor, T slabs of [B, W] (stageStride apart). */
+interface Staging {
+  T: number;
+  x0: Tensor;
+  blocks: Required<BlockBuffers>[];
+  lnf: Tensor; lnfMean: Tensor; lnfRstd: Tensor;
+  logits: Tensor;
+}
+
 /** Reusable decode buffers for B sequences of up to Tmax positions. */
 export class Decoder {
+  private staging: Staging | null = null;
   private caches: KVCache[];
   private x0: Tensor;
   /** one position's block activations, shared by the layers (a capture copies each layer's out) */
@@ -80,28 +93,74 @@ export class Decoder {
     this.next = rt.empty([B, 1], 'u32', 'decode next');
   }
 
+  /** The staging of a capture of T steps (allocated on first use, kept while T holds). */
+  private stagingFor(T: number): Staging {
+    if (this.staging?.T === T) return this.staging;
+    this.freeStaging();
+    const { rt, cfg } = this.model;
+    const B = this.B, C = cfg.dModel;
+    const f = (W: number, l: string) => rt.empty([T * stageStride(rt, B, W)], 'f32', `decode staging ${l}`);
+    this.staging = {
+      T,
+      x0: f(C, 'x0'),
+      blocks: Array.from({ length: cfg.nLayer }, (_, l) => ({
+        ln1: f(C, `h.${l}.ln1`), ln1Mean: f(1, `h.${l}.ln1 mean`), ln1Rstd: f(1, `h.${l}.ln1 rstd`),
+        qkv: f(3 * C, `h.${l}.qkv`), atty: f(C, `h.${l}.atty`), res1: f(C, `h.${l}.res1`),
+        ln2: f(C, `h.${l}.ln2`), ln2Mean: f(1, `h.${l}.ln2 mean`), ln2Rstd: f(1, `h.${l}.ln2 rstd`),
+        fch: f(4 * C, `h.${l}.fch`), fchGelu: f(4 * C, `h.${l}.fch gelu`), res2: f(C, `h.${l}.res2`),
+      })),
+      lnf: f(C, 'lnf'), lnfMean: f(1, 'lnf mean'), lnfRstd: f(1, 'lnf rstd'),
+      logits: f(cfg.vocabSize, 'logits'),
+    };
+    return this.staging;
+  }
+
+  private freeStaging(): void {
+    if (!this.staging) return;
+    const s = this.staging;
+    for (const t of [s.x0, ...s.blocks.flatMap((b) => Object.values(b)), s.lnf, s.lnfMean, s.lnfRstd, s.logits]) t.buffer.destroy();
+    this.staging = null;
+  }
+
   /** Runs the model on `next` at position pos and leaves the logits of position pos + 1's token;
-   * with `cap`, also copies every activation into the capture target's rows b·T + pos. */
+   * with `cap`, every activation lands in step pos's slab of the staging (and the attention's
+   * logsumexp in the capture target). */
   private step(pos: number, cap: CaptureTarget | null): Tensor {
     const { rt, cfg } = this.model;
     const m = this.model;
-    const B = this.B, b = this.blk;
-    const put = (src: Tensor, dst: Tensor) => scatterPosition(rt, src, dst, { B, T: cap!.T, pos });
-    embedding(rt, this.next, m.w('wte.weight'), m.w('wpe.weight'), this.x0, pos);
-    if (cap) put(this.x0, cap.x0);
+    const B = this.B;
+    const st = cap ? this.stagingFor(cap.T) : null;
+    // step pos's [B, W] slab of a staging tensor, or the shared one-position buffer
+    const slab = (t: Tensor, W: number) => t.view(pos * stageStride(rt, B, W), W === 1 ? [B] : [B, W]);
+    const C = cfg.dModel;
+    const widths: Record<(typeof BLOCK_ROWS)[number], number> = {
+      ln1: C, ln1Mean: 1, ln1Rstd: 1, qkv: 3 * C, atty: C, res1: C, ln2: C, ln2Mean: 1, ln2Rstd: 1, fch: 4 * C, fchGelu: 4 * C, res2: C,
+    };
+    const x0 = st ? slab(st.x0, C) : this.x0;
+    embedding(rt, this.next, m.w('wte.weight'), m.w('wpe.weight'), x0, pos);
     const mm = cap ? forwardVariants(m, cap) : plainLinear(rt);
-    let x = this.x0;
+    let x = x0;
     for (let l = 0; l < cfg.nLayer; l++) {
+      const b = st ? (Object.fromEntries(BLOCK_ROWS.map((k) => [k, slab(st.blocks[l][k], widths[k])])) as Required<BlockBuffers>) : this.blk;
       const lse = cap ? { saved: cap.blocks[l].attSaved, T: cap.T } : undefined;
       x = blockForward(rt, x, (s) => m.w(`h.${l}.${s}`), b, (qkv, out) => attentionDecode(rt, { qkv, cache: this.caches[l], out, pos, lse }), mm);
-      if (cap) for (const k of BLOCK_ROWS) put(b[k], cap.blocks[l][k]);
     }
-    layernorm(rt, x, m.w('ln_f.weight'), m.w('ln_f.bias'), this.lnf, cap ? { mean: this.lnfMean, rstd: this.lnfRstd } : undefined);
-    if (cap) for (const [src, dst] of [[this.lnf, cap.lnf], [this.lnfMean, cap.lnfMean], [this.lnfRstd, cap.lnfRstd]]) put(src, dst);
+    const lnf = st ? slab(st.lnf, C) : this.lnf;
+    const logits = st ? slab(st.logits, cfg.vocabSize) : this.logits;
+    layernorm(rt, x, m.w('ln_f.weight'), m.w('ln_f.bias'), lnf, st ? { mean: slab(st.lnfMean, 1), rstd: slab(st.lnfRstd, 1) } : undefined);
     const head = cap ? matmulChoice(rt, cap.lnf, m.w(m.headName), cap.logits, { form: 'NT' }) : undefined;
-    matmul(rt, this.lnf, m.w(m.headName), this.logits, { form: 'NT', variant: head });
-    if (cap) put(this.logits, cap.logits);
-    return this.logits;
+    matmul(rt, lnf, m.w(m.headName), logits, { form: 'NT', variant: head });
+    return logits;
+  }
+
+  /** Moves the staged slabs of a finished capture to rows b·T + t of the model's buffers. */
+  private unstageInto(cap: CaptureTarget): void {
+    const { rt } = this.model;
+    const st = this.staging!;
+    const d = { B: this.B, T: cap.T };
+    unstage(rt, st.x0, cap.x0, d);
+    st.blocks.forEach((b, l) => { for (const k of BLOCK_ROWS) unstage(rt, b[k], cap.blocks[l][k], d); });
+    for (const k of ['lnf', 'lnfMean', 'lnfRstd', 'logits'] as const) unstage(rt, st[k], cap[k], d);
   }
 
   /** Generates continuations of `prompts` (token ids, BOS included), one row each. */
@@ -134,6 +193,7 @@ export class Decoder {
         promptLen: this.promptLen, next: this.next, pos, eos: o.eos, pad: o.pad,
       }, { ...o, seed: o.seed });
     }
+    if (cap) this.unstageInto(cap.target);
     const trim = <A extends Uint32Array | Float32Array>(x: A): A => {
       const out = new (x.constructor as any)(B * L) as A;
       for (let b = 0; b < B; b++) out.set(x.subarray(b * this.Tmax, b * this.Tmax + L), b * L);
@@ -161,6 +221,7 @@ export class Decoder {
   }
 
   destroy(): void {
+    this.freeStaging();
     for (const c of this.caches) { c.k.buffer.destroy(); c.v.buffer.destroy(); }
     for (const t of [this.x0, ...Object.values(this.blk), this.lnf, this.lnfMean, this.lnfRstd, this.logits, this.seq, this.finished, this.logprob, this.entropy, this.promptLen, this.next]) t.buffer.destroy();
   }

@@ -1,15 +1,19 @@
-// The compute the forking-token sparse backward saves, measured on one fixed rollout batch of the
-// default RL configuration: the update phases (training forward, backward, optimizer) replayed on
-// that batch with ρ = 1 (dense), ρ = 0.2 exact sparse and ρ = 0.2 fork-only, modes interleaved,
-// median of REPS; GPU time from timestamp queries, FLOPs counted from every dispatch's shape, and
-// the analytic FLOP ratio of the exact mode for this batch. A table, then one JSON line.
+// What forking-token training saves per RL step, measured on one fixed rollout batch of the default
+// RL configuration. Arms (modes interleaved, median of REPS after two warm-ups):
+//   dense             ρ = 1, the training forward recomputed (today's public-code baseline)
+//   exact / fork-only ρ = RHO, the forward recomputed
+//   exact / fork-only ρ = RHO, the forward reused from the rollout (model/generate.ts capture)
+// Every replay starts from the same weights and AdamW state (restored before each; a step moves
+// both) and the same problem-stream position, and runs its own rollout, which is then the same
+// batch: same weights, same seed. The rollout of the reuse arms captures activations (its extra
+// copies are rollout cost); the recompute arms' rollouts do not. GPU time from timestamp queries
+// per phase, wall-clock per step (rollout + update, readbacks included), FLOPs counted from every
+// dispatch's shape. A table, then one JSON line.
 // Usage: npx tsx scripts/bench-rl.ts [--checkpoint DIR] [--reps n]
 import { Command } from 'commander';
 import { describeAdapter, getGpu } from '../kernels/device.js';
 import { Runtime, formatTable } from '../kernels/runtime.js';
-import { selectedCount } from '../kernels/select.js';
 import { initParams, paramLayout } from '../model/config.js';
-import { predictBackwardFlops } from '../model/flops.js';
 import { GPT, type BackwardMode } from '../model/gpt.js';
 import { DEFAULT_RL, DEFAULT_SFT_MODEL } from '../train/defaults.js';
 import { loadCheckpoint } from '../train/files.js';
@@ -17,72 +21,107 @@ import { RlTrainer, type RlOptions } from '../train/rl.js';
 
 const cli = new Command('scripts/bench-rl.ts')
   .option('--checkpoint <dir>', 'policy to roll out (default: GPT-2 init of the default SFT model)')
-  .option('--reps <n>', 'timed repetitions per mode', (v) => Number(v), 7)
+  .option('--reps <n>', 'timed repetitions per arm', (v) => Number(v), 5)
   .parse();
 const opts = cli.opts();
+if (!(Number.isInteger(opts.reps) && opts.reps >= 1)) throw new Error(`--reps is ${opts.reps}; it must be a positive integer`);
 const gpu = await getGpu();
 const rt = new Runtime(gpu);
 const ck = opts.checkpoint ? loadCheckpoint(opts.checkpoint, rt.viewAlign) : null;
 const cfg = ck?.config ?? DEFAULT_SFT_MODEL;
 const model = new GPT(rt, cfg, ck?.params ?? initParams(cfg, paramLayout(cfg, rt.viewAlign), 1));
-const trainer = new RlTrainer(model, { ...DEFAULT_RL, evalProblems: 1 });
-
-rt.resetStats();
-rt.setProfiling(true);
-const { rollout } = await trainer.collect(1);
-await rt.sync(); // the rollout's timestamp readings land at a sync
-const rolloutMs = rt.phaseStats().rollout?.ms ?? 0;
-const B = DEFAULT_RL.numPrompts * DEFAULT_RL.numGenerations, T = rollout.L - 1;
-const responseTokens = rollout.end.reduce((a, e, b) => a + e - rollout.promptLength[b], 0);
-
 const RHO = DEFAULT_RL.topEntropyQuantile;
-const arms: [string, BackwardMode, number][] = [['full (ρ = 1)', 'dense', 1], [`exact (ρ = ${RHO})`, 'exact', RHO], [`fork-only (ρ = ${RHO})`, 'forkOnly', RHO]];
-const runs = arms.map(() => ({ forward: [] as number[], backward: [] as number[], optimizer: [] as number[], flops: 0, k: 0 }));
+
+interface Arm { key: string; label: string; backward: BackwardMode; rho: number; reuse: boolean }
+const ARMS: Arm[] = [
+  { key: 'dense', label: 'dense, ρ = 1, forward recomputed', backward: 'dense', rho: 1, reuse: false },
+  { key: 'exact', label: `exact, ρ = ${RHO}, forward recomputed`, backward: 'exact', rho: RHO, reuse: false },
+  { key: 'forkonly', label: `fork-only, ρ = ${RHO}, forward recomputed`, backward: 'forkOnly', rho: RHO, reuse: false },
+  { key: 'exact_reuse', label: `exact, ρ = ${RHO}, forward reused`, backward: 'exact', rho: RHO, reuse: true },
+  { key: 'forkonly_reuse', label: `fork-only, ρ = ${RHO}, forward reused`, backward: 'forkOnly', rho: RHO, reuse: true },
+];
+
+// one trainer per reuse setting: each has its decoder, capturing or not
+const trainers = new Map<boolean, RlTrainer>();
+for (const reuse of [false, true]) trainers.set(reuse, new RlTrainer(model, { ...DEFAULT_RL, evalProblems: 1, reuseRollout: reuse }));
+const start = trainers.get(false)!.position;
+const weights = await model.readParams();
+const optState = await model.opt.readState();
+
+type Sample = { rollout: number; forward: number; backward: number; optimizer: number; update: number; step: number; wall: number };
+const runs = ARMS.map(() => ({ samples: [] as Sample[], flops: { rollout: 0, forward: 0, backward: 0, optimizer: 0 }, k: 0, responseTokens: 0, B: 0, T: 0 }));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+let firstReward: number | null = null;
+
 for (let rep = -2; rep < opts.reps; rep++) {
-  for (const [i, [, mode, rho]] of arms.entries()) {
-    const o: RlOptions = { ...DEFAULT_RL, topEntropyQuantile: rho, backward: mode };
+  for (const [i, arm] of ARMS.entries()) {
+    const trainer = trainers.get(arm.reuse)!;
+    model.loadParams(weights);
+    model.opt.loadState(optState);
+    trainer.restore(start);
+    const o: RlOptions = { ...trainer.o, topEntropyQuantile: arm.rho, backward: arm.backward, reuseRollout: arm.reuse };
+    await rt.sync();
     rt.resetStats();
     rt.setProfiling(true);
-    const m = await trainer.update(rollout, 0, rep + 3, o);
+    const t0 = performance.now();
+    const { rollout, zeroSignal } = await trainer.collect(1);
+    const m = await trainer.update(rollout, zeroSignal, 1, o);
+    const wall = performance.now() - t0;
+    // the same batch in every replay, and the reuse arms really reused it
+    firstReward ??= m.reward;
+    if (m.reward !== firstReward) throw new Error(`bench-rl: replay ${rep} of ${arm.key} rolled out a different batch (reward ${m.reward} vs ${firstReward})`);
+    if (m.update.reuse !== (arm.reuse ? 'reused' : 'off')) throw new Error(`bench-rl: ${arm.key} ran with reuse '${m.update.reuse}'`);
     if (rep < 0) continue; // warm-up: pipelines compiled, matmul shapes met
-    runs[i].forward.push(m.ms.forward);
-    runs[i].backward.push(m.ms.backward);
-    runs[i].optimizer.push(m.ms.optimizer);
-    runs[i].flops = m.flops.backward;
+    const update = m.ms.forward + m.ms.backward + m.ms.optimizer;
+    runs[i].samples.push({ ...m.ms, update, step: update + m.ms.rollout, wall });
+    runs[i].flops = m.flops;
     runs[i].k = m.selected;
+    runs[i].responseTokens = m.responseTokens;
+    runs[i].B = rollout.tokens.length / rollout.L;
+    runs[i].T = rollout.L - 1;
   }
 }
-const k = selectedCount(RHO, responseTokens);
-const analytic = predictBackwardFlops(cfg, B, T, k, 'exact') / predictBackwardFlops(cfg, B, T, responseTokens, 'dense');
-const full = median(runs[0].backward);
+
+const med = (i: number, f: keyof Sample) => median(runs[i].samples.map((s) => s[f]));
+const at = (key: string) => ARMS.findIndex((a) => a.key === key);
+const D = at('dense');
+const totalFlops = (i: number) => Object.values(runs[i].flops).reduce((a, b) => a + b, 0);
 console.log(`adapter: ${describeAdapter(gpu.adapter)}`);
-console.log(`batch: ${B} rollouts × ${T} positions, ${responseTokens} response tokens, k = ${k} selected at ρ = ${RHO}; rollout ${rolloutMs.toFixed(1)} GPU ms`);
+console.log(`batch: ${runs[D].B} rollouts × ${runs[D].T} positions, ${runs[D].responseTokens} response tokens, k = ${runs[at('exact')].k} selected at ρ = ${RHO}; ${ck ? `checkpoint ${opts.checkpoint}` : 'GPT-2 init'}`);
 console.log(formatTable(
-  ['backward', 'rows', 'fwd ms', 'bwd ms', 'opt ms', 'bwd GFLOP', 'bwd time / full', 'bwd FLOP / full'],
-  arms.map(([label], i) => [
-    label, String(runs[i].k), median(runs[i].forward).toFixed(2), median(runs[i].backward).toFixed(2), median(runs[i].optimizer).toFixed(2),
-    (runs[i].flops / 1e9).toFixed(3), (median(runs[i].backward) / full).toFixed(3), (runs[i].flops / runs[0].flops).toFixed(3),
+  ['arm', 'rollout ms', 'fwd ms', 'bwd ms', 'opt ms', 'update ms', 'update / dense', 'step ms', 'step / dense', 'step wall ms', 'wall / dense', 'step GFLOP'],
+  ARMS.map((a, i) => [
+    a.label, med(i, 'rollout').toFixed(1), med(i, 'forward').toFixed(1), med(i, 'backward').toFixed(1), med(i, 'optimizer').toFixed(2),
+    med(i, 'update').toFixed(1), (med(i, 'update') / med(D, 'update')).toFixed(3),
+    med(i, 'step').toFixed(1), (med(i, 'step') / med(D, 'step')).toFixed(3),
+    med(i, 'wall').toFixed(0), (med(i, 'wall') / med(D, 'wall')).toFixed(3), (totalFlops(i) / 1e9).toFixed(3),
   ]),
 ));
-console.log(`exact mode analytic backward FLOP ratio: ${analytic.toFixed(3)} (GPU ms medians of ${opts.reps}, timestamp queries)`);
-console.log(JSON.stringify({
+console.log(`GPU ms medians of ${opts.reps} replays (timestamp queries); wall-clock includes readbacks and host work. update = forward + backward + optimizer phases (with reuse the forward phase is only entropy, selection and the PG loss).`);
+const r4 = (x: number) => +x.toFixed(4);
+const json: Record<string, unknown> = {
   adapter: describeAdapter(gpu.adapter),
-  batch: { rollouts: B, positions: T, responseTokens, selected: k },
-  rollout_ms: +rolloutMs.toFixed(3),
-  forward_ms: +median(runs[0].forward).toFixed(3),
-  optimizer_ms: +median(runs[0].optimizer).toFixed(3),
-  backward_ms_full: +full.toFixed(3),
-  backward_ms_exact: +median(runs[1].backward).toFixed(3),
-  backward_ms_forkonly: +median(runs[2].backward).toFixed(3),
-  backward_flops_full: runs[0].flops,
-  backward_flops_exact: runs[1].flops,
-  backward_flops_forkonly: runs[2].flops,
-  exact_analytic_flop_ratio: +analytic.toFixed(4),
-  exact_time_ratio: +(median(runs[1].backward) / full).toFixed(4),
-  forkonly_time_ratio: +(median(runs[2].backward) / full).toFixed(4),
-}));
-trainer.destroy();
+  checkpoint: opts.checkpoint ?? null,
+  reps: opts.reps,
+  batch: { rollouts: runs[D].B, positions: runs[D].T, responseTokens: runs[D].responseTokens, selected: runs[at('exact')].k, rho: RHO },
+};
+for (const [i, a] of ARMS.entries()) {
+  json[`update_ms_${a.key}`] = r4(med(i, 'update'));
+  json[`step_ms_${a.key}`] = r4(med(i, 'step'));
+  json[`step_wall_ms_${a.key}`] = r4(med(i, 'wall'));
+  json[`rollout_ms_${a.key}`] = r4(med(i, 'rollout'));
+  json[`flops_${a.key}`] = runs[i].flops;
+}
+const FR = at('forkonly_reuse'), ER = at('exact_reuse');
+json.ratios = {
+  update_forkonly_reuse_over_dense: r4(med(FR, 'update') / med(D, 'update')),
+  update_exact_reuse_over_dense: r4(med(ER, 'update') / med(D, 'update')),
+  step_forkonly_reuse_over_dense: r4(med(FR, 'step') / med(D, 'step')),
+  step_exact_reuse_over_dense: r4(med(ER, 'step') / med(D, 'step')),
+  step_wall_forkonly_reuse_over_dense: r4(med(FR, 'wall') / med(D, 'wall')),
+};
+console.log(JSON.stringify(json));
+for (const t of trainers.values()) t.destroy();
 model.destroy();
 rt.destroy();
 gpu.destroy();

@@ -7,12 +7,14 @@ import { randArray, randInts, rng } from './helpers.js';
 
 const t = suite('top-k selection');
 
-async function run(score: Float32Array, valid: Uint32Array, k: number, mode: 'top' | 'bottom') {
+async function run(score: Float32Array, valid: Uint32Array, k: number, mode: 'top' | 'bottom', withCandidates = false) {
   const rt = await testRuntime();
   const n = score.length;
   const rows = rt.upload(new Uint32Array(Math.max(k, 1)).fill(0xdeadbeef), [Math.max(k, 1)], 'u32');
-  const mask = rt.empty([n]);
-  selectRows(rt, { score: rt.upload(score), valid: rt.upload(valid, [n], 'u32'), rows, mask, k, mode });
+  const mask = rt.upload(new Float32Array(n).fill(7)); // stale values: every row must be written
+  const ids = [...valid.keys()].filter((i) => valid[i]);
+  const candidates = !withCandidates ? undefined : ids.length ? rt.upload(ids, [ids.length], 'u32') : rt.empty([0], 'u32');
+  selectRows(rt, { score: rt.upload(score), valid: rt.upload(valid, [n], 'u32'), rows, mask, k, mode, candidates });
   return { rows: [...(await rt.read(rows))].slice(0, k), mask: [...(await rt.read(mask))] };
 }
 
@@ -26,11 +28,14 @@ for (const [n, ties, label] of [[1, false, 'one row'], [7, true, 'heavy ties'], 
       const nValid = valid.reduce((a, b) => a + b, 0);
       for (const rho of [0.2, 0.5, 1]) {
         const k = selectedCount(rho, nValid, mode);
-        const got = await run(score, valid, k, mode);
         const want = selectRowsRef(score, valid, k, mode);
-        assert.equal(got.rows, want, `rows ρ=${rho}`);
-        assert.is(got.mask.reduce((a, b) => a + b, 0), k, `exactly k=${k} selected`);
-        for (const i of want) assert.is(got.mask[i], 1);
+        for (const cand of [false, true]) {
+          const got = await run(score, valid, k, mode, cand);
+          const how = cand ? ', from the candidate list' : '';
+          assert.equal(got.rows, want, `rows ρ=${rho}${how}`);
+          assert.is(got.mask.reduce((a, b) => a + b, 0), k, `exactly k=${k} selected${how}`);
+          for (const i of want) assert.is(got.mask[i], 1);
+        }
       }
     });
   }

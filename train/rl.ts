@@ -295,6 +295,9 @@ export class RlTrainer {
     rt.write(buf.old, batch.old);
     rt.write(buf.adv, batch.adv);
     rt.write(buf.valid, batch.valid);
+    // the response rows, ascending: the only rows selection has to rank
+    const candidates = buf.cand.view(0, [nValid]);
+    if (nValid) rt.write(candidates, Uint32Array.from(batch.valid.keys()).filter((r) => batch.valid[r]));
     const mode = backwardFor(o);
     const rows = buf.rows.view(0, [k]);
     const stats = buf.stats.view(0, [k, PG_STATS_WIDTH]);
@@ -315,7 +318,7 @@ export class RlTrainer {
       });
       const rowSet = await inPhase(rt, 'forward', () => {
         tokenEntropy(rt, { logits, entropy: buf.entropy }, o.temperature);
-        selectRows(rt, { score: buf.entropy, valid: buf.valid, rows, mask: buf.mask, k, mode: o.selection });
+        selectRows(rt, { score: buf.entropy, valid: buf.valid, rows, mask: buf.mask, k, mode: o.selection, candidates });
         const dlogits = model.dlogitsBuffer();
         rt.zero(dlogits);
         pgLoss(rt, { logits, tokens: buf.target, oldLogprob: buf.old, advantages: buf.adv, rows, dlogits, stats }, {
@@ -419,7 +422,7 @@ export class RlTrainer {
     return { steps: this.step, finalAccuracy: acc };
   }
 
-  private bufs: { N: number; k: number; target: Tensor; old: Tensor; adv: Tensor; valid: Tensor; entropy: Tensor; mask: Tensor; rows: Tensor; stats: Tensor } | null = null;
+  private bufs: { N: number; k: number; target: Tensor; old: Tensor; adv: Tensor; valid: Tensor; cand: Tensor; entropy: Tensor; mask: Tensor; rows: Tensor; stats: Tensor } | null = null;
   private buffers(N: number, k: number) {
     if (this.bufs && this.bufs.N === N && this.bufs.k >= k) return this.bufs;
     this.freeBuffers();
@@ -428,9 +431,9 @@ export class RlTrainer {
     this.bufs = {
       N, k: cap,
       target: rt.empty([N], 'u32', 'rl targets'), old: rt.empty([N], 'f32', 'rl old logprob'),
-      adv: rt.empty([N], 'f32', 'rl advantages'), valid: rt.empty([N], 'u32', 'rl valid'),
+      adv: rt.empty([N], 'f32', 'rl advantages'), valid: rt.empty([N], 'u32', 'rl valid'), cand: rt.empty([N], 'u32', 'rl response rows'),
       entropy: rt.empty([N], 'f32', 'rl entropy'), mask: rt.empty([N], 'f32', 'rl mask'),
-      rows: rt.empty([cap], 'u32', 'rl rows'), stats: rt.empty([cap, 4], 'f32', 'rl loss stats'),
+      rows: rt.empty([cap], 'u32', 'rl rows'), stats: rt.empty([cap, PG_STATS_WIDTH], 'f32', 'rl loss stats'),
     };
     return this.bufs;
   }
