@@ -1,7 +1,7 @@
 // Matmul launcher: C = op(A)·op(B) (+ bias) (+= C) in the NN, NT and TN forms, optionally over a
 // gathered list of rows, on whichever variant the autotuner picked for this adapter and shape class.
 import { Autotuner, type TuneCandidate } from './autotune.js';
-import type { Runtime, Tensor } from './runtime.js';
+import type { KernelSpec, Runtime, Tensor } from './runtime.js';
 import { F_ACC, F_BIAS, F_GATHER_A, F_REDUCE, F_SCATTER, gridFor, matmulWGSL, type MatmulForm, type MatmulSpec, type VariantConfig } from './matmul.wgsl.js';
 
 export type { MatmulForm } from './matmul.wgsl.js';
@@ -158,8 +158,14 @@ function dummy(rt: Runtime, dtype: 'f32' | 'u32'): Tensor {
   return (d[dtype] ??= rt.empty([4], dtype, `matmul unused ${dtype === 'f32' ? 'bias' : 'rows'}`));
 }
 
-function kernelSpec(v: Variant, s: MatmulSpec) {
-  return { name: `matmul_${v.name}_${s.form}_v${+s.vecA}${+s.vecB}${+s.vecC}`, code: matmulWGSL(v.config, s) };
+// Generating a variant's WGSL takes ~1–2.5 ms of JS (its unrolled register blocks are ~23 kB):
+// done per dispatch, that was most of a training step's host time. The name fixes the code.
+const specs = new Map<string, KernelSpec>();
+function kernelSpec(v: Variant, s: MatmulSpec): KernelSpec {
+  const name = `matmul_${v.name}_${s.form}_v${+s.vecA}${+s.vecB}${+s.vecC}`;
+  let spec = specs.get(name);
+  if (!spec) specs.set(name, (spec = { name, code: matmulWGSL(v.config, s) }));
+  return spec;
 }
 
 function record(rt: Runtime, v: Variant, p: Problem, override?: { M?: number; K?: number; C?: Tensor; label?: string }): void {

@@ -108,6 +108,7 @@ export interface HostStats {
 const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment on every adapter we know; checked in the constructor
 const UNIFORM_SLOTS = 2048;
 const QUERY_PAIRS = 1024;
+const BIND_GROUP_CACHE = 8192;
 
 export class Runtime {
   readonly device: GPUDevice;
@@ -116,6 +117,7 @@ export class Runtime {
   private profiling = false;
 
   private kernels = new Map<string, Kernel>();
+  private bySpec = new WeakMap<KernelSpec, Kernel>();
   private checks: Promise<string | null>[] = [];
   private firstError: string | null = null;
 
@@ -136,6 +138,9 @@ export class Runtime {
   private pendingTimings: Promise<void>[] = [];
   private wallSubmits: { stat: KernelStat; submitted: number; done: Promise<number> }[] = [];
   private host: HostStats = zeroHostStats();
+  private bindGroups = new Map<string, GPUBindGroup>();
+  private ids = new WeakMap<object, number>();
+  private nextId = 1;
   /** unmapped MAP_READ staging buffers by byte size, reused by read() */
   private staging = new Map<number, GPUBuffer[]>();
 
@@ -248,6 +253,15 @@ export class Runtime {
   /** Returns the cached pipeline for `spec`, creating it on first use. Compile errors are
    * thrown by the next `sync`/`read` (or at once by `compile`). */
   kernel(spec: KernelSpec): Kernel {
+    // launchers that keep their specs (matmul) are found by identity, without hashing the code
+    const known = this.bySpec.get(spec);
+    if (known) return known;
+    const k = this.kernelByKey(spec);
+    this.bySpec.set(spec, k);
+    return k;
+  }
+
+  private kernelByKey(spec: KernelSpec): Kernel {
     const key = `${spec.name}\u0000${spec.entry ?? 'main'}\u0000${JSON.stringify(spec.constants ?? {})}\u0000${spec.code}`;
     let k = this.kernels.get(key);
     if (k) return k;
@@ -296,10 +310,10 @@ export class Runtime {
     stat.flops += a.flops ?? 0;
     this.host.dispatches++;
 
-    const entries: GPUBindGroupEntry[] = [];
+    let slot = -1;
     if (a.params || a.fparams) {
       if (this.uniformUsed === UNIFORM_SLOTS) this.flush();
-      const slot = this.uniformUsed++;
+      slot = this.uniformUsed++;
       const base = (slot * UNIFORM_SLOT) / 4;
       const u = this.uniformU32, f = this.uniformF32;
       const ps = a.params, fs = a.fparams;
@@ -311,10 +325,8 @@ export class Runtime {
         u[base + i] = v;
       }
       if (fs) for (let i = 0; i < fs.length; i++) f[base + nu + i] = fs[i];
-      entries.push({ binding: 0, resource: { buffer: this.uniformBuf, offset: slot * UNIFORM_SLOT, size: UNIFORM_SLOT } });
     }
-    for (let i = 0; i < a.tensors.length; i++) entries.push({ binding: i + 1, resource: a.tensors[i].binding() });
-    const bindGroup = this.device.createBindGroup({ label, layout: k.layout, entries });
+    const bindGroup = this.bindGroup(k, slot, a.tensors, label);
 
     if (this.profiling && this.gpu.hasTimestamps) {
       if (this.queryLabels.length === QUERY_PAIRS) this.flush();
@@ -457,6 +469,8 @@ export class Runtime {
 
   destroy(): void {
     this.kernels.clear();
+    this.bySpec = new WeakMap();
+    this.bindGroups.clear();
     this.uniformBuf.destroy();
     this.querySet?.destroy();
     for (const free of this.staging.values()) free.forEach((b) => b.destroy());
@@ -464,6 +478,37 @@ export class Runtime {
   }
 
   // ---------------------------------------------------------------- private
+
+  /**
+   * The bind group for a kernel, uniform slot and tensor list, cached: a training or decode step
+   * records the same dispatches in the same order every time, so each lands on the same uniform
+   * slot with the same tensors, and its bind group (a native object Dawn validates on creation,
+   * most of a dispatch's host cost) can be reused. A bind group names buffers and ranges, never
+   * contents: the slot's values are rewritten at each flush, before the submit that reads them.
+   */
+  private bindGroup(k: Kernel, slot: number, tensors: readonly Tensor[], label: string): GPUBindGroup {
+    let key = `${this.idOf(k)}:${slot}`;
+    for (let i = 0; i < tensors.length; i++) {
+      const t = tensors[i];
+      key += `|${this.idOf(t.buffer)}:${t.offset}:${t.byteLength}`;
+    }
+    let bg = this.bindGroups.get(key);
+    if (bg) return bg;
+    const entries: GPUBindGroupEntry[] = [];
+    if (slot >= 0) entries.push({ binding: 0, resource: { buffer: this.uniformBuf, offset: slot * UNIFORM_SLOT, size: UNIFORM_SLOT } });
+    for (let i = 0; i < tensors.length; i++) entries.push({ binding: i + 1, resource: tensors[i].binding() });
+    bg = this.device.createBindGroup({ label, layout: k.layout, entries });
+    // entries of destroyed buffers are never hit again (a new buffer gets a new id): bound the map
+    if (this.bindGroups.size >= BIND_GROUP_CACHE) this.bindGroups.clear();
+    this.bindGroups.set(key, bg);
+    return bg;
+  }
+
+  private idOf(o: object): number {
+    let id = this.ids.get(o);
+    if (id === undefined) this.ids.set(o, (id = this.nextId++));
+    return id;
+  }
 
   private enc(): GPUCommandEncoder {
     return (this.encoder ??= this.device.createCommandEncoder());
