@@ -84,6 +84,8 @@ export interface Gpt2FixtureOptions {
   seed: number;
   /** Multiplies wte (the tied head) so logits spread and entropies cover forking and non-forking. */
   wteScale?: number;
+  /** Multiplies the blocks' weight matrices, so every layer (GELU included) moves the logits. */
+  blockScale?: number;
 }
 
 export interface Gpt2Fixture {
@@ -100,6 +102,9 @@ export function writeGpt2Folder(dir: string, o: Gpt2FixtureOptions): Gpt2Fixture
   const params = initParams(cfg, layout, o.seed);
   const wte = layout.byName.get('wte.weight')!;
   for (let i = wte.offset; i < wte.offset + wte.size; i++) params[i] *= o.wteScale ?? 1;
+  for (const p of layout.params) {
+    if (p.name.startsWith('h.') && p.shape.length === 2) for (let i = p.offset; i < p.offset + p.size; i++) params[i] *= o.blockScale ?? 1;
+  }
   // LayerNorm weights of exactly 1 and biases of 0 would leave those paths untested: perturb them.
   for (const p of layout.params) {
     if (p.shape.length !== 1) continue;

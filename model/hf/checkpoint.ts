@@ -46,7 +46,7 @@ export function parseGpt2Config(text: string): GPTConfig {
     validateConfig(cfg);
   } catch (e) {
     const names: Record<string, string> = { nLayer: 'n_layer', nHead: 'n_head', dModel: 'n_embd', contextLength: 'n_positions', vocabSize: 'vocab_size', tiedHead: 'tie_word_embeddings' };
-    throw new Error(`config.json: ${(e as Error).message.replace(/GPTConfig\.(\w+)/g, (_, f) => names[f] ?? f)}`);
+    throw new Error(`config.json: ${(e as Error).message.replace(/(?:GPTConfig\.)?\b(nLayer|nHead|dModel|contextLength|vocabSize|tiedHead)\b/g, (_, f) => names[f])}`);
   }
   return cfg;
 }
