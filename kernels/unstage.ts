@@ -12,25 +12,40 @@ export function stageStride(rt: Runtime, B: number, W: number): number {
   return alignUp(B * W, rt.viewAlign);
 }
 
-/**
- * Copies T time-major slabs of src (slab t = [B, W] at element t·stride) into dst [B·T, W]
- * (row b·T + t = slab t's row b). stride defaults to stageStride(rt, B, W).
- */
-export function unstage(rt: Runtime, src: Tensor, dst: Tensor, d: { B: number; T: number; stride?: number }): void {
+export interface UnstageDims {
+  B: number;
+  /** positions per row of dst [B·T, W] */
+  T: number;
+  /** positions [from, from + count) are copied (default all T) */
+  from?: number;
+  count?: number;
+  /** where src holds (b, t): element b·strideB + t·strideT. Default: time-major staging slabs,
+   * strideB = W, strideT = stageStride(rt, B, W) */
+  strideB?: number;
+  strideT?: number;
+}
+
+/** Copies positions [from, from + count) of every sequence from src's layout into rows b·T + t of
+ * dst [B·T, W]; dst's other rows are untouched. */
+export function unstage(rt: Runtime, src: Tensor, dst: Tensor, d: UnstageDims): void {
   const { B, T } = d;
   const W = dst.size / (B * T);
   if (!(Number.isInteger(W) && W >= 1)) throw new Error(`unstage: dst (${dst.label}) has ${dst.size} elements, not B·T = ${B}·${T} rows`);
-  const S = d.stride ?? stageStride(rt, B, W);
-  if (S < B * W) throw new Error(`unstage: slab stride ${S} is shorter than a [${B}, ${W}] slab`);
-  if (src.size < (T - 1) * S + B * W) throw new Error(`unstage: src (${src.label}) has ${src.size} elements, ${T} slabs of stride ${S} need ${(T - 1) * S + B * W}`);
+  const from = d.from ?? 0, count = d.count ?? T - from;
+  if (!(Number.isInteger(from) && Number.isInteger(count) && from >= 0 && count >= 0 && from + count <= T)) throw new Error(`unstage: positions [${from}, ${from + count}) are outside 0..${T}`);
+  const Sb = d.strideB ?? W, St = d.strideT ?? stageStride(rt, B, W);
+  if (count === 0 || B === 0) return;
+  const last = (B - 1) * Sb + (from + count - 1) * St + W;
+  if (src.size < last) throw new Error(`unstage: src (${src.label}) has ${src.size} elements, the layout reaches ${last}`);
   assertDtype('unstage', 'src', src, 'f32');
   assertDtype('unstage', 'dst', dst, 'f32');
   assertDisjoint('unstage', { src, dst });
-  // vec4 only when every slab and row stays vec4-aligned
-  const v = widthFor(W) === 4 && S % 4 === 0 ? 4 : 1;
+  // vec4 only when every row start stays vec4-aligned on both sides
+  const v = widthFor(W) === 4 && Sb % 4 === 0 && St % 4 === 0 ? 4 : 1;
+  const n = (B * count * W) / v;
   rt.dispatch(rt.kernel({ name: 'unstage', code: unstageWGSL(v) }), {
-    params: [(B * T * W) / v, W / v, T, S / v],
+    params: [n, W / v, count, from, T, Sb / v, St / v],
     tensors: [src, dst],
-    groups: groupsStrided((B * T * W) / v),
+    groups: groupsStrided(n),
   });
 }

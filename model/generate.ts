@@ -2,6 +2,10 @@
 // GPU (the sampler writes each next token where the following step reads it), so a whole rollout is
 // recorded without a single readback. Prompts of different lengths share the loop: while a row is
 // inside its prompt the sampler keeps the prompt token (teacher forcing) instead of sampling.
+// The positions every prompt covers (all but the last of the shortest prompt's) are prefilled in one
+// pass instead: the forward's block over [B, P] (attentionForward) fills the KV cache at once
+// (attentionPrefill), and decoding starts at position P — the same tokens, log-probs and entropies
+// (the prefill computes what the decode steps would, bit for bit where the matmul variants agree).
 //
 // A captured rollout (GenerateOptions.capture) also leaves what a training forward over its tokens
 // would leave, for the RL update to reuse instead of recomputing it (GPT.reuse): each decode step
@@ -12,7 +16,7 @@
 // forward's, and each matmul runs the variant the forward would pick for its [B·T, ·] shape, so the
 // captured values are the forward's bits (test/reuse.test.ts checks every buffer). The staging
 // holds one more copy of the activations while a capturing decoder lives.
-import { attentionDecode, createKVCache, type KVCache } from '../kernels/attention.js';
+import { attentionDecode, attentionForward, attentionPrefill, createKVCache, type KVCache } from '../kernels/attention.js';
 import { embedding } from '../kernels/embedding.js';
 import { layernorm } from '../kernels/layernorm.js';
 import { matmul, matmulChoice } from '../kernels/matmul.js';
@@ -32,6 +36,8 @@ export interface GenerateOptions extends SampleOptions {
   /** Leave the training forward's activations for these B sequences of length − 1 positions in the
    * model (GPT.captureActivations); Generation.ticket then names them for GPT.reuse. */
   capture?: boolean;
+  /** Prefill the positions every prompt covers in one pass (default true; off with keepLogits). */
+  prefill?: boolean;
 }
 
 export interface Generation {
@@ -58,9 +64,20 @@ interface Staging {
   logits: Tensor;
 }
 
+/** The prompt prefill's buffers: P positions of B sequences, [B·P, ·] as the forward's. */
+interface Prefill {
+  P: number;
+  tokens: Tensor;
+  x0: Tensor;
+  blocks: (Required<BlockBuffers> & { lse: Tensor })[];
+  lnf: Tensor; lnfMean: Tensor; lnfRstd: Tensor;
+  logits: Tensor;
+}
+
 /** Reusable decode buffers for B sequences of up to Tmax positions. */
 export class Decoder {
   private staging: Staging | null = null;
+  private pre: Prefill | null = null;
   private caches: KVCache[];
   private x0: Tensor;
   /** one position's block activations, shared by the layers (a capture copies each layer's out) */
@@ -122,6 +139,72 @@ export class Decoder {
     this.staging = null;
   }
 
+  private prefillFor(P: number): Prefill {
+    if (this.pre?.P === P) return this.pre;
+    this.freePrefill();
+    const { rt, cfg } = this.model;
+    const N = this.B * P, C = cfg.dModel, H = cfg.nHead;
+    const f = (shape: number[], l: string) => rt.empty(shape, 'f32', `prefill ${l}`);
+    this.pre = {
+      P,
+      tokens: rt.empty([this.B, P], 'u32', 'prefill tokens'),
+      x0: f([N, C], 'x0'),
+      blocks: Array.from({ length: cfg.nLayer }, (_, l) => ({
+        ln1: f([N, C], `h.${l}.ln1`), ln1Mean: f([N], `h.${l}.ln1 mean`), ln1Rstd: f([N], `h.${l}.ln1 rstd`),
+        qkv: f([N, 3 * C], `h.${l}.qkv`), atty: f([N, C], `h.${l}.atty`), res1: f([N, C], `h.${l}.res1`),
+        ln2: f([N, C], `h.${l}.ln2`), ln2Mean: f([N], `h.${l}.ln2 mean`), ln2Rstd: f([N], `h.${l}.ln2 rstd`),
+        fch: f([N, 4 * C], `h.${l}.fch`), fchGelu: f([N, 4 * C], `h.${l}.fch gelu`), res2: f([N, C], `h.${l}.res2`),
+        lse: f([this.B, H, P], `h.${l}.lse`),
+      })),
+      lnf: f([N, C], 'lnf'), lnfMean: f([N], 'lnf mean'), lnfRstd: f([N], 'lnf rstd'),
+      logits: f([N, cfg.vocabSize], 'logits'),
+    };
+    return this.pre;
+  }
+
+  private freePrefill(): void {
+    if (!this.pre) return;
+    const p = this.pre;
+    for (const t of [p.tokens, p.x0, ...p.blocks.flatMap((b) => Object.values(b)), p.lnf, p.lnfMean, p.lnfRstd, p.logits]) t.buffer.destroy();
+    this.pre = null;
+  }
+
+  /**
+   * Positions 0..P−1 of every sequence (all inside every prompt) in one pass of the forward's block,
+   * filling the KV caches; with `cap`, also every activation and the logits, moved to rows b·T + t.
+   */
+  private prefill(prompts: readonly (readonly number[])[], P: number, cap: CaptureTarget | null): void {
+    const { rt, cfg } = this.model;
+    const m = this.model;
+    const B = this.B, H = cfg.nHead, hd = cfg.dModel / H;
+    const pre = this.prefillFor(P);
+    rt.write(pre.tokens, Uint32Array.from({ length: B * P }, (_, i) => prompts[Math.floor(i / P)][i % P]));
+    embedding(rt, pre.tokens, m.w('wte.weight'), m.w('wpe.weight'), pre.x0);
+    const mm = cap ? forwardVariants(m, cap) : plainLinear(rt);
+    let x = pre.x0;
+    pre.blocks.forEach((b, l) => {
+      x = blockForward(rt, x, (s) => m.w(`h.${l}.${s}`), b, (qkv, out) => {
+        attentionForward(rt, { qkv, out, saved: cap ? b.lse : undefined, B, T: P, H, hd });
+        attentionPrefill(rt, { qkv, cache: this.caches[l], T: P });
+      }, mm);
+    });
+    if (!cap) return; // sampling starts at position P: no logits needed before it
+    layernorm(rt, x, m.w('ln_f.weight'), m.w('ln_f.bias'), pre.lnf, { mean: pre.lnfMean, rstd: pre.lnfRstd });
+    matmul(rt, pre.lnf, m.w(m.headName), pre.logits, { form: 'NT', variant: matmulChoice(rt, cap.lnf, m.w(m.headName), cap.logits, { form: 'NT' }) });
+    const rows = (src: Tensor, dst: Tensor, W: number) => unstage(rt, src, dst, { B, T: cap.T, from: 0, count: P, strideB: P * W, strideT: W });
+    const C = cfg.dModel;
+    rows(pre.x0, cap.x0, C);
+    pre.blocks.forEach((b, l) => {
+      for (const k of BLOCK_ROWS) rows(b[k], cap.blocks[l][k], rowWidth(C, k));
+      // lse [B, H, P] → [B, H, T]: rows (b, h) of P and T positions
+      unstage(rt, b.lse, cap.blocks[l].attSaved, { B: B * H, T: cap.T, from: 0, count: P, strideB: P, strideT: 1 });
+    });
+    rows(pre.lnf, cap.lnf, C);
+    rows(pre.lnfMean, cap.lnfMean, 1);
+    rows(pre.lnfRstd, cap.lnfRstd, 1);
+    rows(pre.logits, cap.logits, cfg.vocabSize);
+  }
+
   /** Runs the model on `next` at position pos and leaves the logits of position pos + 1's token;
    * with `cap`, every activation lands in step pos's slab of the staging (and the attention's
    * logsumexp in the capture target). */
@@ -133,15 +216,12 @@ export class Decoder {
     // step pos's [B, W] slab of a staging tensor, or the shared one-position buffer
     const slab = (t: Tensor, W: number) => t.view(pos * stageStride(rt, B, W), W === 1 ? [B] : [B, W]);
     const C = cfg.dModel;
-    const widths: Record<(typeof BLOCK_ROWS)[number], number> = {
-      ln1: C, ln1Mean: 1, ln1Rstd: 1, qkv: 3 * C, atty: C, res1: C, ln2: C, ln2Mean: 1, ln2Rstd: 1, fch: 4 * C, fchGelu: 4 * C, res2: C,
-    };
     const x0 = st ? slab(st.x0, C) : this.x0;
     embedding(rt, this.next, m.w('wte.weight'), m.w('wpe.weight'), x0, pos);
     const mm = cap ? forwardVariants(m, cap) : plainLinear(rt);
     let x = x0;
     for (let l = 0; l < cfg.nLayer; l++) {
-      const b = st ? (Object.fromEntries(BLOCK_ROWS.map((k) => [k, slab(st.blocks[l][k], widths[k])])) as Required<BlockBuffers>) : this.blk;
+      const b = st ? (Object.fromEntries(BLOCK_ROWS.map((k) => [k, slab(st.blocks[l][k], rowWidth(C, k))])) as Required<BlockBuffers>) : this.blk;
       const lse = cap ? { saved: cap.blocks[l].attSaved, T: cap.T } : undefined;
       x = blockForward(rt, x, (s) => m.w(`h.${l}.${s}`), b, (qkv, out) => attentionDecode(rt, { qkv, cache: this.caches[l], out, pos, lse }), mm);
     }
@@ -153,11 +233,13 @@ export class Decoder {
     return logits;
   }
 
-  /** Moves the staged slabs of a finished capture to rows b·T + t of the model's buffers. */
-  private unstageInto(cap: CaptureTarget): void {
+  /** Moves the staged slabs of a finished capture (positions from..T−1) to rows b·T + t of the
+   * model's buffers. */
+  private unstageInto(cap: CaptureTarget, from: number): void {
+    if (from >= cap.T) return;
     const { rt } = this.model;
-    const st = this.staging!;
-    const d = { B: this.B, T: cap.T };
+    const st = this.stagingFor(cap.T);
+    const d = { B: this.B, T: cap.T, from };
     unstage(rt, st.x0, cap.x0, d);
     st.blocks.forEach((b, l) => { for (const k of BLOCK_ROWS) unstage(rt, b[k], cap.blocks[l][k], d); });
     for (const k of ['lnf', 'lnfMean', 'lnfRstd', 'logits'] as const) unstage(rt, st[k], cap[k], d);
@@ -177,7 +259,8 @@ export class Decoder {
     });
     rt.write(this.seq, seq);
     rt.write(this.promptLen, plen);
-    rt.write(this.next, prompts.map((p) => p[0]));
+    // positions every prompt covers, before its last token (whose logits sample the first answer token)
+    const P = o.prefill === false || o.keepLogits ? 0 : Math.min(...plen) - 1;
     rt.zero(this.finished);
     rt.zero(this.logprob);
     rt.zero(this.entropy);
@@ -185,7 +268,9 @@ export class Decoder {
     const kept = o.keepLogits ? rt.empty([L - 1, B, V], 'f32', 'decode kept logits') : null;
     if (o.capture && L < 2) throw new Error(`Decoder: a captured rollout needs length ≥ 2, got ${L}`);
     const cap = o.capture ? this.model.captureActivations(B, L - 1) : null;
-    for (let pos = 0; pos < L - 1; pos++) {
+    if (P > 0) this.prefill(prompts, P, cap?.target ?? null);
+    rt.write(this.next, prompts.map((p) => p[P]));
+    for (let pos = P; pos < L - 1; pos++) {
       const logits = this.step(pos, cap?.target ?? null);
       if (kept) rt.copy(logits, kept.view(pos * B * V, [B, V]));
       sampleNext(rt, {
@@ -193,7 +278,7 @@ export class Decoder {
         promptLen: this.promptLen, next: this.next, pos, eos: o.eos, pad: o.pad,
       }, { ...o, seed: o.seed });
     }
-    if (cap) this.unstageInto(cap.target);
+    if (cap) this.unstageInto(cap.target, P);
     const trim = <A extends Uint32Array | Float32Array>(x: A): A => {
       const out = new (x.constructor as any)(B * L) as A;
       for (let b = 0; b < B; b++) out.set(x.subarray(b * this.Tmax, b * this.Tmax + L), b * L);
@@ -222,9 +307,15 @@ export class Decoder {
 
   destroy(): void {
     this.freeStaging();
+    this.freePrefill();
     for (const c of this.caches) { c.k.buffer.destroy(); c.v.buffer.destroy(); }
     for (const t of [this.x0, ...Object.values(this.blk), this.lnf, this.lnfMean, this.lnfRstd, this.logits, this.seq, this.finished, this.logprob, this.entropy, this.promptLen, this.next]) t.buffer.destroy();
   }
+}
+
+/** Row width of a block activation (model width C). */
+function rowWidth(C: number, k: (typeof BLOCK_ROWS)[number]): number {
+  return { ln1: C, ln1Mean: 1, ln1Rstd: 1, qkv: 3 * C, atty: C, res1: C, ln2: C, ln2Mean: 1, ln2Rstd: 1, fch: 4 * C, fchGelu: 4 * C, res2: C }[k];
 }
 
 /** Each block linear runs the variant the forward picks for its [B·T, ·] shape (variants may round

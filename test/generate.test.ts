@@ -63,4 +63,24 @@ t('greedy generation continues each prompt with the full forward\'s argmax, then
   model.destroy();
 });
 
+t('prompt prefill generates exactly what decoding every prompt position does (tokens, log-probs, entropies)', async () => {
+  const rt = await testRuntime();
+  const model = new GPT(rt, cfg, initParams(cfg, paramLayout(cfg, rt.viewAlign), 9));
+  const B = 5, L = 20;
+  // shortest prompt 4 tokens: positions 0..2 prefilled; the others teacher-forced further
+  const prompts = [[1, 5, 6, 7], [1, 7, 8, 9, 10, 11], [1, 8, 9, 10, 11, 12, 13, 3], [1, 4, 4, 4], [1, 9, 8, 7, 6]];
+  const dec = new Decoder(model, B, L);
+  try {
+    const runs = [];
+    for (const prefill of [true, false]) runs.push(await dec.generate(prompts, { length: L, eos: EOS, pad: PAD, temperature: 1, seed: 3, prefill }));
+    assert.equal(Array.from(runs[0].tokens), Array.from(runs[1].tokens), 'tokens');
+    assert.equal(Array.from(runs[0].logprob), Array.from(runs[1].logprob), 'log-probs');
+    assert.equal(Array.from(runs[0].entropy), Array.from(runs[1].entropy), 'entropies');
+    assert.ok(runs[0].tokens.some((tok, i) => i % L >= prompts[Math.floor(i / L)].length && tok !== PAD), 'something was sampled');
+  } finally {
+    dec.destroy();
+    model.destroy();
+  }
+});
+
 t.run();

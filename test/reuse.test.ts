@@ -42,24 +42,29 @@ function sameBits(a: Map<string, Uint32Array>, b: Map<string, Uint32Array>, what
   }
 }
 
-/** Prompts of different lengths (teacher-forced, then sampled at temperature 1). */
-function prompts(B: number, V: number, seed: number): number[][] {
+/** Prompts of minLen..minLen+4 tokens (the first exactly minLen): positions before the shortest
+ * prompt's last token are prefilled in one pass, the rest teacher-forced, then sampled at
+ * temperature 1. */
+function prompts(B: number, V: number, seed: number, minLen: number): number[][] {
   const r = rng(seed);
-  return Array.from({ length: B }, () => Array.from({ length: 1 + Math.floor(r() * 5) }, () => 3 + Math.floor(r() * (V - 3))));
+  return Array.from({ length: B }, (_, b) => Array.from({ length: minLen + (b ? Math.floor(r() * 5) : 0) }, () => 3 + Math.floor(r() * (V - 3))));
 }
 
-async function capturedRollout(rt: Runtime, model: GPT, B: number, L: number, seed: number) {
+async function capturedRollout(rt: Runtime, model: GPT, B: number, L: number, seed: number, minLen = 1) {
   const dec = new Decoder(model, B, L);
   try {
-    const gen = await dec.generate(prompts(B, model.cfg.vocabSize, seed), { length: L, eos: EOS, pad: PAD, temperature: 1, seed, capture: true });
+    const gen = await dec.generate(prompts(B, model.cfg.vocabSize, seed, minLen), { length: L, eos: EOS, pad: PAD, temperature: 1, seed, capture: true });
     return gen;
   } finally {
     dec.destroy();
   }
 }
 
-for (const cfg of CONFIGS) {
-  const name = `C ${cfg.dModel}, H ${cfg.nHead}`;
+for (const [c, cfg] of CONFIGS.entries()) {
+  // the first config decodes every position (a 1-token prompt: nothing to prefill), the second
+  // prefills 4 positions of every sequence first
+  const minLen = c === 0 ? 1 : 5;
+  const name = `C ${cfg.dModel}, H ${cfg.nHead}, ${c === 0 ? 'no prefill' : 'prompt prefill'}`;
 
   t(`a captured rollout leaves the training forward's activations bit for bit (${name})`, async () => {
     const rt = await testRuntime();
@@ -67,7 +72,7 @@ for (const cfg of CONFIGS) {
     try {
       // B = 7 rows, L = 19: M = B = 7 for the decode's matmuls, B·T = 126 for the forward's
       const B = 7, L = 19, T = L - 1;
-      const gen = await capturedRollout(rt, model, B, L, 5);
+      const gen = await capturedRollout(rt, model, B, L, 5, minLen);
       assert.ok(model.reuse(gen.ticket!, B, T), 'the capture is reusable right after the rollout');
       const captured = await readAll(rt, model.activationBuffers()!);
       const tokens = new Uint32Array(B * T);
@@ -92,7 +97,7 @@ for (const cfg of CONFIGS) {
       for (const mode of ['dense', 'exact', 'forkOnly'] as BackwardMode[]) {
         const grads: Uint32Array[] = [];
         for (const reuse of [true, false]) {
-          const gen = await capturedRollout(rt, model, B, L, 9);
+          const gen = await capturedRollout(rt, model, B, L, 9, minLen);
           const tokens = new Uint32Array(N);
           for (let b = 0; b < B; b++) tokens.set(gen.tokens.subarray(b * L, b * L + T), b * T);
           if (reuse) assert.ok(model.reuse(gen.ticket!, B, T), 'capture reusable');

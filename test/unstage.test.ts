@@ -1,4 +1,5 @@
-// A captured rollout's hand-over: T time-major [B, W] slabs become rows b·T + t, bit for bit.
+// A captured rollout's hand-over: staged or prefill layouts become rows b·T + t, bit for bit, and
+// rows outside the copied positions stay as they were.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { unstageRef } from '../kernels/unstage.ref.js';
@@ -9,23 +10,30 @@ import { randArray } from './helpers.js';
 const t = suite('unstage');
 
 for (const [B, T, W] of [[1, 1, 1], [3, 7, 5], [4, 9, 8], [7, 33, 65], [256, 3, 1]]) {
-  t(`unstage B=${B} T=${T} W=${W}`, async () => {
+  t(`unstage B=${B} T=${T} W=${W}: time-major slabs (aligned and odd strides) and a [B, P, W] prefix`, async () => {
     const rt = await testRuntime();
-    for (const stride of [stageStride(rt, B, W), B * W + 3]) {
-      const s = randArray((T - 1) * stride + B * W, B + T + W);
-      const src = rt.upload(s), dst = rt.upload(randArray(B * T * W, 2), [B * T, W]);
-      unstage(rt, src, dst, { B, T, stride });
-      assert.equal(Array.from(await rt.readF32(dst)), Array.from(unstageRef(s, { B, T, W, stride }), Math.fround), `stride ${stride}`);
+    const P = Math.max(1, Math.floor(T / 2));
+    const layouts = [
+      { from: 0, count: T, strideB: W, strideT: stageStride(rt, B, W) },
+      { from: T - 1, count: 1, strideB: W, strideT: B * W + 3 },
+      { from: 0, count: P, strideB: P * W, strideT: W },
+    ];
+    for (const L of layouts) {
+      const s = randArray((B - 1) * L.strideB + (L.from + L.count - 1) * L.strideT + W, B + T + W);
+      const d0 = randArray(B * T * W, 2);
+      const src = rt.upload(s), dst = rt.upload(d0, [B * T, W]);
+      unstage(rt, src, dst, { B, T, ...L });
+      assert.equal(Array.from(await rt.readF32(dst)), Array.from(unstageRef(s, d0, { B, T, W, ...L }), Math.fround), JSON.stringify(L));
       for (const x of [src, dst]) x.buffer.destroy();
     }
   });
 }
 
-t('unstage rejects a short source and a stride shorter than a slab', async () => {
+t('unstage rejects a source too short for its layout and positions outside the rows', async () => {
   const rt = await testRuntime();
   const src = rt.empty([10]), dst = rt.empty([2 * 3, 2]);
-  assert.throws(() => unstage(rt, src, dst, { B: 2, T: 3, stride: 3 }), /shorter than a \[2, 2\] slab/);
-  assert.throws(() => unstage(rt, src, dst, { B: 2, T: 3, stride: 4 + 2 }), /need 16/);
+  assert.throws(() => unstage(rt, src, dst, { B: 2, T: 3, strideT: 6 }), /the layout reaches 16/);
+  assert.throws(() => unstage(rt, src, dst, { B: 2, T: 3, from: 2, count: 2 }), /positions \[2, 4\) are outside/);
   for (const x of [src, dst]) x.buffer.destroy();
 });
 
