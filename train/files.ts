@@ -12,6 +12,10 @@ import { dirname, join } from 'node:path';
 import type { AdamWState } from '../kernels/optim.js';
 import { decodeCheckpoint, decodeOptimizer, encodeCheckpoint, encodeOptimizer, type Checkpoint } from '../model/checkpoint.js';
 import type { GPTConfig, ParamLayout } from '../model/config.js';
+import { checkSchema } from './schema.js';
+
+/** The checkpoint folder's manifest version (model checkpoints, SFT caches, training checkpoints). */
+export const CHECKPOINT_SCHEMA = 1;
 
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   mkdirSync(dirname(path), { recursive: true });
@@ -43,7 +47,7 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 interface Manifest {
   format: 'forkgrad-checkpoint';
-  version: 1;
+  version: number;
   /** every other file of the folder, with its length and sha256 */
   files: Record<string, { bytes: number; sha256: string }>;
   /** training checkpoints only: where the run resumes, and AdamW's skipped-step count */
@@ -54,7 +58,7 @@ interface Manifest {
 /** Writes the files, then the manifest of their checksums (last: its presence marks them complete). */
 function writeWithManifest(dir: string, files: Record<string, Uint8Array | string>, extra: Partial<Manifest> = {}): void {
   rmSync(join(dir, MANIFEST), { force: true }); // an old manifest must never vouch for new files
-  const manifest: Manifest = { format: 'forkgrad-checkpoint', version: 1, files: {}, ...extra };
+  const manifest: Manifest = { format: 'forkgrad-checkpoint', version: CHECKPOINT_SCHEMA, files: {}, ...extra };
   for (const [name, data] of Object.entries(files)) {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
     writeFileAtomic(join(dir, name), bytes);
@@ -74,9 +78,10 @@ function verifyManifest(dir: string): Manifest | null {
   } catch (e) {
     throw new Error(`${path} is not valid JSON (${(e as Error).message}); the checkpoint is damaged`);
   }
-  if (m?.format !== 'forkgrad-checkpoint' || m.version !== 1 || typeof m.files !== 'object' || m.files === null) {
+  if (m?.format !== 'forkgrad-checkpoint' || typeof m.files !== 'object' || m.files === null) {
     throw new Error(`${path} is not a forkgrad checkpoint manifest (format ${JSON.stringify(m?.format)}, version ${JSON.stringify(m?.version)})`);
   }
+  checkSchema(path, m.version, CHECKPOINT_SCHEMA, 'use the forkgrad that wrote it, or train the checkpoint again');
   for (const [name, want] of Object.entries(m.files)) {
     const f = join(dir, name);
     if (!existsSync(f)) throw new Error(`${f} is missing; the manifest lists it`);

@@ -8,7 +8,8 @@ import type { GPTConfig } from '../../model/config.js';
 import { GPT } from '../../model/gpt.js';
 import { complete } from '../../train/evaluate.js';
 import { writeFileAtomic } from '../../train/files.js';
-import { RlTrainer } from '../../train/rl.js';
+import { RlStage } from '../../train/pipeline.js';
+import { seedPlan } from '../../train/seeds.js';
 import type { SftHooks } from '../../train/sft.js';
 import { warmStart } from '../../train/warmstart.js';
 import { generate, type Problem } from '../../verify/index.js';
@@ -70,7 +71,7 @@ export async function runGrid(rt: Runtime, g: GridOptions, meta: Pick<GridMeta, 
   const cfg = ws.model.cfg;
   ws.model.destroy();
   // The held-out set of train/run.ts (the SFT seed's held-out stream), shared by every evaluation.
-  const heldout = generate(g.rl.task, { seed: g.sft.seed + 1, split: 'heldout', count: Math.max(g.problems, g.greedyProblems), unique: true });
+  const heldout = generate(g.rl.task, { seed: seedPlan(g.sft.seed).heldout, split: 'heldout', count: Math.max(g.problems, g.greedyProblems), unique: true });
 
   const calibration = await calibrate(rt, g, cfg, baseParams, heldout, pending);
   const plan = pending.map((job) => ({ job, seconds: plannedSeconds(g, job, calibration) }));
@@ -122,15 +123,15 @@ async function calibrate(rt: Runtime, g: GridOptions, cfg: GPTConfig, baseParams
     const like = COSTS_LIKE[job.arm.id];
     if (measured[like] === undefined) {
       const model = new GPT(rt, cfg, baseParams);
-      const trainer = new RlTrainer(model, jobRlOptions(g, { ...job, arm: arms(g.rho).find((a) => a.id === like)! }));
+      const stage = new RlStage(model, jobRlOptions(g, { ...job, arm: arms(g.rho).find((a) => a.id === like)! }), { freshOptimizer: true });
       try {
-        await trainer.trainStep();
+        await stage.step();
         const t0 = performance.now();
-        await trainer.trainStep();
-        await trainer.trainStep();
+        await stage.step();
+        await stage.step();
         measured[like] = (performance.now() - t0) / 2000;
       } finally {
-        trainer.destroy();
+        stage.destroy();
         model.destroy();
       }
     }

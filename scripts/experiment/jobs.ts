@@ -6,7 +6,9 @@ import type { GPTConfig } from '../../model/config.js';
 import { GPT } from '../../model/gpt.js';
 import { complete, greedyAccuracy } from '../../train/evaluate.js';
 import { meanPassAtK, passKs } from '../../train/metrics.js';
-import { PHASES, RlTrainer } from '../../train/rl.js';
+import { RlAccounts, RlStage } from '../../train/pipeline.js';
+import { EXPERIMENT_SCHEMA } from '../../train/schema.js';
+import { COMMON_EVALUATION_SEEDS as SEEDS } from '../../train/seeds.js';
 import type { Problem } from '../../verify/index.js';
 import { evalSamples, jobKey, jobRlOptions, type GridOptions, type Job } from './plan.js';
 import type { CostRecord, CurveRecord, DecodingRecord, ExperimentRecord, FinalRecord, JobRecord, StepRecord } from './records.js';
@@ -14,7 +16,6 @@ import { entropyStats, type SampledAnswer } from './stats.js';
 
 /** Entropy below this (nats) counts as "low" (the issue's 0.01). */
 export const LOW_ENTROPY = 0.01;
-const EVAL_SEED = 7;
 
 export interface JobContext {
   rt: Runtime;
@@ -61,7 +62,7 @@ async function finalEval(ctx: JobContext, model: GPT, step: number, n: number, k
   const greedyProblems = ctx.heldout.slice(0, g.greedyProblems);
   const greedyAccuracyHeldout = await greedyAccuracy(model, g.rl.task, greedyProblems, g.batch);
   ctx.progress('samples', greedyProblems.length, status);
-  const s = await sample(ctx, model, n, { temperature: g.rl.temperature, seed: EVAL_SEED, keep }, status);
+  const s = await sample(ctx, model, n, { temperature: g.rl.temperature, seed: SEEDS.final, keep }, status);
   return {
     rec: {
       type: 'final', step, greedyAccuracy: greedyAccuracyHeldout, greedyProblems: greedyProblems.length,
@@ -73,14 +74,14 @@ async function finalEval(ctx: JobContext, model: GPT, step: number, n: number, k
 
 function entropyRecord(ctx: JobContext, answers: SampledAnswer[]): ExperimentRecord {
   const g = ctx.grid;
-  const stats = entropyStats(answers, { threshold: g.rl.forkThreshold, low: LOW_ENTROPY, topTokens: 8, contexts: 3, bootstrapReps: g.bootstrapReps, seed: 11 });
+  const stats = entropyStats(answers, { threshold: g.rl.forkThreshold, low: LOW_ENTROPY, topTokens: 8, contexts: 3, bootstrapReps: g.bootstrapReps, seed: SEEDS.bootstrap });
   return { type: 'entropy', temperature: g.rl.temperature, ...stats };
 }
 
 function jobRecord(ctx: JobContext, job: Job): JobRecord {
   const arm = job.kind === 'arm' ? job : null;
   return {
-    type: 'job', name: job.name, key: jobKey(ctx.grid, job), arm: arm?.arm.id ?? null, armLabel: arm?.arm.label ?? null,
+    type: 'job', schema: EXPERIMENT_SCHEMA, name: job.name, key: jobKey(ctx.grid, job), arm: arm?.arm.id ?? null, armLabel: arm?.arm.label ?? null,
     seed: arm?.seed ?? null, rl: arm ? jobRlOptions(ctx.grid, arm) : null, task: ctx.grid.rl.task,
     adapter: ctx.adapter, finishedAt: new Date().toISOString(),
   };
@@ -93,8 +94,8 @@ export async function runBaseJob(ctx: JobContext, job: Job): Promise<ExperimentR
     const t0 = performance.now();
     const f = await finalEval(ctx, model, 0, ctx.grid.passKSamples, true, 'SFT base: pass@k');
     const evalSeconds = (performance.now() - t0) / 1000;
-    const zero = Object.fromEntries([...PHASES, 'diagnostic'].map((p) => [p, 0])) as CostRecord['flops'];
-    return [jobRecord(ctx, job), f.rec, entropyRecord(ctx, f.answers), { type: 'cost', flops: zero, gpuMs: { ...zero }, trainSeconds: 0, evalSeconds }];
+    const none = new RlAccounts();
+    return [jobRecord(ctx, job), f.rec, entropyRecord(ctx, f.answers), { type: 'cost', flops: none.flops, gpuMs: none.ms, trainSeconds: 0, evalSeconds }];
   } finally {
     model.destroy();
   }
@@ -105,27 +106,16 @@ export async function runArmJob(ctx: JobContext, job: Extract<Job, { kind: 'arm'
   const g = ctx.grid;
   const rl = jobRlOptions(g, job);
   const model = new GPT(ctx.rt, ctx.cfg, ctx.baseParams);
-  const trainer = new RlTrainer(model, rl);
+  const stage = new RlStage(model, rl, { freshOptimizer: true });
   const records: ExperimentRecord[] = [];
-  const totals = { flops: {} as Record<string, number>, gpuMs: {} as Record<string, number> };
-  for (const p of [...PHASES, 'diagnostic']) { totals.flops[p] = 0; totals.gpuMs[p] = 0; }
   let trainMs = 0, evalMs = 0;
-  const trainingSoFar = () => ({
-    flops: PHASES.reduce((s, p) => s + totals.flops[p], 0),
-    backwardFlops: totals.flops.backward,
-    gpuMs: PHASES.reduce((s, p) => s + totals.gpuMs[p], 0),
-  });
   try {
     for (let step = 1; step <= g.steps; step++) {
       const t0 = performance.now();
-      const m = await trainer.trainStep();
+      // the stage's accounts add up the phases, the fork-only arm's cosine backward ('diagnostic') apart
+      const m = await stage.step();
       const wallMs = performance.now() - t0;
       trainMs += wallMs;
-      // The fork-only arm's cosine backward ran in the 'diagnostic' phase: read it from the runtime.
-      const diag = ctx.rt.phaseStats().diagnostic;
-      for (const p of PHASES) { totals.flops[p] += m.flops[p]; totals.gpuMs[p] += m.ms[p]; }
-      totals.flops.diagnostic += diag?.flops ?? 0;
-      totals.gpuMs.diagnostic += diag?.ms ?? 0;
       records.push({
         type: 'step', step, reward: m.reward, accuracy: m.accuracy, loss: m.loss, entropyMean: m.entropyMean,
         selected: m.selected, responseTokens: m.responseTokens, zeroSignalGroups: m.zeroSignalGroups, clipFraction: m.clipFraction,
@@ -134,21 +124,21 @@ export async function runArmJob(ctx: JobContext, job: Extract<Job, { kind: 'arm'
       ctx.progress('step', 1, `${job.name} step ${step}/${g.steps}`);
       if (step % g.evalEvery === 0 && step < g.steps) {
         const e0 = performance.now();
-        const s = await sample(ctx, model, g.curveSamples, { temperature: rl.temperature, seed: EVAL_SEED + 1000 * step }, `${job.name} eval at step ${step}`);
+        const s = await sample(ctx, model, g.curveSamples, { temperature: rl.temperature, seed: SEEDS.curve(step) }, `${job.name} eval at step ${step}`);
         evalMs += performance.now() - e0;
-        records.push({ type: 'curve', step, pass1: meanPassAtK(s.correct.map((c) => [g.curveSamples, c] as const), 1), problems: s.correct.length, samples: g.curveSamples, ...trainingSoFar() } satisfies CurveRecord);
+        records.push({ type: 'curve', step, pass1: meanPassAtK(s.correct.map((c) => [g.curveSamples, c] as const), 1), problems: s.correct.length, samples: g.curveSamples, ...stage.accounts.training() } satisfies CurveRecord);
       }
     }
     const e0 = performance.now();
     const n = job.passK ? g.passKSamples : g.finalSamples;
     const f = await finalEval(ctx, model, g.steps, n, job.passK, `${job.name} final eval (${n} samples per problem)`);
-    records.push(f.rec, { type: 'curve', step: g.steps, pass1: f.rec.passAtK[0].passAtK, problems: f.rec.problems, samples: n, ...trainingSoFar() });
+    records.push(f.rec, { type: 'curve', step: g.steps, pass1: f.rec.passAtK[0].passAtK, problems: f.rec.problems, samples: n, ...stage.accounts.training() });
     if (job.passK) records.push(entropyRecord(ctx, f.answers));
     if (job.decoding) records.push(...(await decodingStudy(ctx, model, job.name)));
     evalMs += performance.now() - e0;
-    records.push({ type: 'cost', flops: totals.flops as CostRecord['flops'], gpuMs: totals.gpuMs as CostRecord['gpuMs'], trainSeconds: trainMs / 1000, evalSeconds: evalMs / 1000 });
+    records.push({ type: 'cost', flops: stage.accounts.flops, gpuMs: stage.accounts.ms, trainSeconds: trainMs / 1000, evalSeconds: evalMs / 1000 });
   } finally {
-    trainer.destroy();
+    stage.destroy();
     model.destroy();
   }
   return [jobRecord(ctx, job), ...records];
@@ -161,7 +151,7 @@ async function decodingStudy(ctx: JobContext, model: GPT, name: string): Promise
   const n = g.decodingSamples;
   for (const temperature of g.otherTemperatures) {
     for (const forkTemperature of g.forkTemperatures) {
-      const s = await sample(ctx, model, n, { temperature, forkTemperature, forkThreshold: g.rl.forkThreshold, seed: EVAL_SEED + 31 }, `${name} decoding T_fork ${forkTemperature} T_other ${temperature}`);
+      const s = await sample(ctx, model, n, { temperature, forkTemperature, forkThreshold: g.rl.forkThreshold, seed: SEEDS.decoding }, `${name} decoding T_fork ${forkTemperature} T_other ${temperature}`);
       const at = (k: number) => (k <= n ? meanPassAtK(s.correct.map((c) => [n, c] as const), k) : null);
       out.push({ type: 'decoding', forkTemperature, temperature, forkThreshold: g.rl.forkThreshold, problems: s.correct.length, samples: n, pass1: at(1)!, pass16: at(16) });
     }

@@ -3,25 +3,26 @@
 // summary, the report page and the README table are computed from.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Phase } from '../../train/rl.js';
 import { writeFileAtomic } from '../../train/files.js';
+import { checkSchema, EXPERIMENT_SCHEMA, type PhaseOrDiagnostic, type RlStepMetrics } from '../../train/schema.js';
 import type { ArmId } from './arms.js';
 import type { EntropyStats } from './stats.js';
 
 export interface JobRecord {
-  type: 'job'; name: string; key: string;
+  type: 'job';
+  /** EXPERIMENT_SCHEMA when written; absent in files written before versioning (read as 1) */
+  schema?: number;
+  name: string; key: string;
   arm: ArmId | null; armLabel: string | null; seed: number | null;
   /** the RL options the arm trained with (null for the base) */
   rl: unknown;
   task: unknown; adapter: string; finishedAt: string;
 }
-export interface StepRecord {
-  type: 'step'; step: number; reward: number; accuracy: number; loss: number; entropyMean: number;
-  selected: number; responseTokens: number; zeroSignalGroups: number; clipFraction: number;
-  gradCosine: number | null;
-  /** FLOPs and GPU ms per phase (timestamp queries), wall ms of the whole step */
-  flops: Record<Phase, number>; ms: Record<Phase, number>; wallMs: number;
-}
+/** An RL step: the fields of train/rl.ts's step metrics the summary reads (FLOPs and GPU ms per
+ * phase from timestamp queries), and the wall ms of the whole step. */
+export type StepRecord = { type: 'step' } & Pick<RlStepMetrics,
+  'step' | 'reward' | 'accuracy' | 'loss' | 'entropyMean' | 'selected' | 'responseTokens' | 'zeroSignalGroups' | 'clipFraction' | 'gradCosine' | 'flops' | 'ms'
+> & { wallMs: number };
 /** Held-out pass@1 during training; training FLOPs and GPU ms (all phases) up to this step. */
 export interface CurveRecord { type: 'curve'; step: number; pass1: number; problems: number; samples: number; flops: number; backwardFlops: number; gpuMs: number }
 export interface FinalRecord {
@@ -35,7 +36,7 @@ export interface DecodingRecord { type: 'decoding'; forkTemperature: number; tem
 export interface CostRecord {
   type: 'cost';
   /** totals over the run per phase: FLOPs and GPU ms; 'diagnostic' is the fork-only cosine's extra backward */
-  flops: Record<Phase | 'diagnostic', number>; gpuMs: Record<Phase | 'diagnostic', number>;
+  flops: Record<PhaseOrDiagnostic, number>; gpuMs: Record<PhaseOrDiagnostic, number>;
   trainSeconds: number; evalSeconds: number;
 }
 
@@ -68,6 +69,7 @@ export function readJob(path: string): JobResult {
     }
   });
   if (recs[0]?.type !== 'job') throw new Error(`${path} does not start with a job record; delete the file to rerun that job`);
+  checkSchema(path, recs[0].schema, EXPERIMENT_SCHEMA, 'delete the file to rerun that job');
   const of = <T extends ExperimentRecord['type']>(t: T) => recs.filter((r) => r.type === t) as Extract<ExperimentRecord, { type: T }>[];
   return {
     job: recs[0], steps: of('step'), curve: of('curve'), final: of('final')[0] ?? null,

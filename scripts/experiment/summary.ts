@@ -2,7 +2,7 @@
 // comparisons the issue asks about (each a difference or ratio with its 95% interval) and the
 // sentences that say them. Nothing here is typed in by hand: every figure comes from the records.
 import { fixed, pct, si } from '../../train/charts.js';
-import { PHASES, type Phase } from '../../train/rl.js';
+import { PHASES, type Phase } from '../../train/schema.js';
 import type { ArmId } from './arms.js';
 import type { JobResult } from './records.js';
 import { normalInterval, pairedDifference, perProblemPassAtK, significant, tInterval, type Estimate } from './stats.js';
