@@ -53,7 +53,7 @@ const OPS = {
 
 // Useful FLOPs per element, counting exp and division as one each: gelu is u(x) (5), −2u, exp,
 // 1 + e, x / (...); its gradient reuses e (7) and adds s (2), u′ (4), the product chain (5), ·dy.
-const GELU_FLOPS = 9;
+export const GELU_FLOPS = 9;
 export const GELU_GRAD_FLOPS = 19;
 
 /**

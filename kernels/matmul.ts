@@ -1,8 +1,15 @@
 // Matmul launcher: C = op(A)·op(B) (+ bias) (+= C) in the NN, NT and TN forms, optionally over a
 // gathered list of rows, on whichever variant the autotuner picked for this adapter and shape class.
+//
+// Fused GELU epilogue (for the block's MLP): `matmul(rt, ln2, W_fc, fchGelu, { bias: b_fc, gelu: true,
+// pre: fch })` writes fch = ln2·W_fc + b_fc and fchGelu = gelu(fch) in one dispatch, replacing
+// matmul(→ fch) + gelu(fch → fchGelu); the backward still reads fch (geluBackward). A decoder that
+// needs no pre-activation passes `gelu: true` alone. Same arithmetic as the two kernels (same
+// accumulation order, the same GELU function), one dispatch and one pass over fch fewer.
 import { Autotuner, type TuneCandidate } from './autotune.js';
 import type { KernelSpec, Runtime, Tensor } from './runtime.js';
-import { F_ACC, F_BIAS, F_GATHER_A, F_REDUCE, F_SCATTER, gridFor, matmulWGSL, type MatmulForm, type MatmulSpec, type VariantConfig } from './matmul.wgsl.js';
+import { GELU_FLOPS } from './elementwise.js';
+import { F_ACC, F_BIAS, F_GATHER_A, F_GELU, F_PRE, F_REDUCE, F_SCATTER, gridFor, matmulWGSL, type MatmulForm, type MatmulSpec, type VariantConfig } from './matmul.wgsl.js';
 
 export type { MatmulForm } from './matmul.wgsl.js';
 
@@ -28,6 +35,10 @@ export interface MatmulOptions {
    */
   rows?: Tensor;
   scatter?: boolean;
+  /** C = gelu(result) (after bias and accumulate): the MLP's activation fused into the epilogue. */
+  gelu?: boolean;
+  /** With `gelu`: also store the pre-activation (what gelu was applied to) here, shaped like C. */
+  pre?: Tensor;
   /** A variant name from matmulVariants(), bypassing the autotuner. */
   variant?: string;
   /** Profile label; defaults to "matmul <form>". */
@@ -126,36 +137,44 @@ function resolve(rt: Runtime, A: Tensor, B: Tensor, C: Tensor, o: MatmulOptions)
   if (o.scatter) {
     if (C.size % Math.max(N, 1) !== 0 || (N === 0 && C.size !== 0)) throw bad(`C must have N = ${N} columns`);
   } else if (C.size !== M * N) throw bad(`C must have ${M}×${N} = ${M * N} elements, has ${C.size}`);
+  if (o.pre && !o.gelu) throw new Error(`${name}: pre (${o.pre.label}) is the GELU's input; it needs gelu: true`);
+  if (o.pre && o.pre.size !== C.size) throw bad(`pre (${o.pre.label}) must be shaped like C, has ${o.pre.size} elements`);
+  if (o.pre && o.pre.dtype !== 'f32') throw new Error(`${name}: pre (${o.pre.label}) must be f32, got ${o.pre.dtype}`);
   if (o.bias && o.bias.size !== N) throw new Error(`${name}: bias (${o.bias.label}) must have N = ${N} elements, has ${o.bias.size}`);
   // WebGPU forbids a buffer being written and read in one dispatch, even in disjoint ranges
-  for (const [w, t] of [['A', A], ['B', B], ['bias', o.bias], ['rows', o.rows]] as const) {
-    if (t && t.buffer === C.buffer && t.size > 0 && C.size > 0) {
-      throw new Error(`${name}: C (${C.label}) and ${w} (${t.label}) are views of one buffer; the output must live in a buffer no input uses`);
+  for (const out of o.pre ? [C, o.pre] : [C]) {
+    for (const [w, t] of [['A', A], ['B', B], ['bias', o.bias], ['rows', o.rows]] as const) {
+      if (t && t.buffer === out.buffer && t.size > 0 && out.size > 0) {
+        throw new Error(`${name}: ${out === C ? 'C' : 'pre'} (${out.label}) and ${w} (${t.label}) are views of one buffer; an output must live in a buffer no input uses`);
+      }
     }
   }
+  if (o.pre && o.pre.buffer === C.buffer) throw new Error(`${name}: pre (${o.pre.label}) and C (${C.label}) are views of one buffer; give pre its own`);
 
   const gather: GatherMode = !o.rows ? 'none' : form === 'TN' ? 'reduce' : o.scatter ? 'scatter' : 'compact';
   // vec4 access along each operand's contiguous dimension; empty tensors bind 4 bytes, so never vec4
   const k4 = K % 4 === 0 && A.size > 0 && B.size > 0;
   const flags =
     (o.bias ? F_BIAS : 0) | (o.accumulate ? F_ACC : 0) |
-    (gather === 'compact' || gather === 'scatter' ? F_GATHER_A : 0) | (gather === 'scatter' ? F_SCATTER : 0) | (gather === 'reduce' ? F_REDUCE : 0);
+    (gather === 'compact' || gather === 'scatter' ? F_GATHER_A : 0) | (gather === 'scatter' ? F_SCATTER : 0) | (gather === 'reduce' ? F_REDUCE : 0) |
+    (o.gelu ? F_GELU : 0) | (o.pre ? F_PRE : 0);
   const spec: MatmulSpec = {
     form,
     vecA: form === 'TN' ? M % 4 === 0 && A.size > 0 : k4,
     vecB: form === 'NT' ? k4 : N % 4 === 0 && B.size > 0,
     vecC: N % 4 === 0 && C.size > 0,
   };
-  const tensors = [A, B, C, o.bias ?? dummy(rt, 'f32'), o.rows ?? dummy(rt, 'u32')];
-  return { spec, gather, flags, M, N, K, tensors, label: o.label ?? name };
+  const tensors = [A, B, C, o.bias ?? dummy(rt, 'f32'), o.rows ?? dummy(rt, 'u32'), o.pre ?? dummy(rt, 'pre')];
+  return { spec, gather, flags, M, N, K, tensors, label: o.label ?? (o.gelu ? `${name}+gelu` : name) };
 }
 
-// Unused bias / rows bindings get a 16-byte placeholder (a vec4 array binding needs that much).
+// Unused bias / rows / pre bindings get a 16-byte placeholder (a vec4 array binding needs that
+// much); pre's is its own buffer, since it is bound writable beside the read-only bias.
 const dummies = new WeakMap<Runtime, Record<string, Tensor>>();
-function dummy(rt: Runtime, dtype: 'f32' | 'u32'): Tensor {
+function dummy(rt: Runtime, what: 'f32' | 'u32' | 'pre'): Tensor {
   let d = dummies.get(rt);
   if (!d) dummies.set(rt, (d = {}));
-  return (d[dtype] ??= rt.empty([4], dtype, `matmul unused ${dtype === 'f32' ? 'bias' : 'rows'}`));
+  return (d[what] ??= rt.empty([4], what === 'u32' ? 'u32' : 'f32', `matmul unused ${what === 'f32' ? 'bias' : what === 'u32' ? 'rows' : 'pre'}`));
 }
 
 // Generating a variant's WGSL takes ~1–2.5 ms of JS (its unrolled register blocks are ~23 kB):
@@ -176,7 +195,7 @@ function record(rt: Runtime, v: Variant, p: Problem, override?: { M?: number; K?
     params: [M, p.N, K, p.flags],
     tensors,
     groups: gridFor(v.config, M, p.N),
-    flops: 2 * M * p.N * K,
+    flops: 2 * M * p.N * K + (p.flags & F_GELU ? GELU_FLOPS * M * p.N : 0),
     label: override?.label ?? p.label,
   });
 }
@@ -248,7 +267,7 @@ function choose(rt: Runtime, p: Problem, A: Tensor, B: Tensor, C: Tensor, o: Mat
 export function matmul(rt: Runtime, A: Tensor, B: Tensor, C: Tensor, o: MatmulOptions = {}): void {
   const p = resolve(rt, A, B, C, o);
   if (p.M === 0 || p.N === 0) return;
-  if (p.K === 0 && (p.flags & (F_ACC | F_BIAS)) === F_ACC) return; // C += 0
+  if (p.K === 0 && (p.flags & (F_ACC | F_BIAS | F_GELU)) === F_ACC) return; // C += 0
   record(rt, choose(rt, p, A, B, C, o), p);
 }
 

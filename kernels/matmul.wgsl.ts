@@ -18,12 +18,17 @@
 // which takes seconds per pipeline on lavapipe. Loads are clamped into range and K steps past
 // the end are zeroed, so any size works.
 //
-// Bindings: 0 params {M, N, K, flags}; 1 A; 2 B; 3 C; 4 bias; 5 rows (dummies when unused).
+// Epilogue, in this order: + bias, + old C (accumulate), then with F_GELU the pre-activation is
+// kept in `pre` (F_PRE) and C gets gelu of it (elementwise.wgsl.ts's GELU, the same function the
+// separate kernel runs): an MLP's c_fc and its GELU in one dispatch.
+//
+// Bindings: 0 params {M, N, K, flags}; 1 A; 2 B; 3 C; 4 bias; 5 rows; 6 pre (dummies when unused).
+import { geluWGSL } from './elementwise.wgsl.js';
 
 export type MatmulForm = 'NN' | 'NT' | 'TN';
 
 /** Uniform feature bits. */
-export const F_BIAS = 1, F_ACC = 2, F_GATHER_A = 4, F_SCATTER = 8, F_REDUCE = 16;
+export const F_BIAS = 1, F_ACC = 2, F_GATHER_A = 4, F_SCATTER = 8, F_REDUCE = 16, F_GELU = 32, F_PRE = 64;
 
 export interface MatmulSpec {
   form: MatmulForm;
@@ -71,6 +76,9 @@ function header(s: MatmulSpec, subgroups: boolean): string[] {
     `@group(0) @binding(3) var<storage, read_write> C: ${arr(s.vecC)};`,
     `@group(0) @binding(4) var<storage, read> bias: ${arr(s.vecC)};`,
     '@group(0) @binding(5) var<storage, read> rows: array<u32>;',
+    `@group(0) @binding(6) var<storage, read_write> pre: ${arr(s.vecC)};`,
+    `alias T = ${s.vecC ? 'vec4f' : 'f32'};`,
+    geluWGSL,
   ];
 }
 
@@ -79,13 +87,15 @@ const FLAG_LETS = [
   `  let useBias = (p.flags & ${F_BIAS}u) != 0u; let useAcc = (p.flags & ${F_ACC}u) != 0u;`,
   `  let gatherA = (p.flags & ${F_GATHER_A}u) != 0u; let scatter = (p.flags & ${F_SCATTER}u) != 0u;`,
   `  let reduce = (p.flags & ${F_REDUCE}u) != 0u;`,
+  `  let useGelu = (p.flags & ${F_GELU}u) != 0u; let keepPre = (p.flags & ${F_PRE}u) != 0u;`,
 ];
 
-/** Output of one value or vec4 at C[index]: + bias, + old C, store. */
+/** Output of one value or vec4 at C[index]: + bias, + old C, (pre =, gelu), store. */
 function storeC(index: string, value: string, biasValue: string, indent: string): string[] {
   return [
     `${indent}var v = ${value} + ${biasValue};`, // the bias is zeroed when unused: no branch
     `${indent}if (useAcc) { v = v + C[${index}]; }`,
+    `${indent}if (useGelu) { if (keepPre) { pre[${index}] = v; } v = gelu(v); }`,
     `${indent}C[${index}] = v;`,
   ];
 }
