@@ -5,10 +5,8 @@
 // reported from that one timing ("~"). The autotuned column times matmul() without a variant,
 // separately from the per-variant columns.
 //
-// Dawn's Node binding spins the main thread (setImmediate) while any GPU promise is pending, which
-// on a 2-core machine takes a core from lavapipe's two workers. So a timing submits, sleeps for
-// 80% of the fastest timing so far, and only then awaits the queue; the sleep ends before the
-// work does, so it never inflates a timing. The table also shows, per timing of the autotuned
+// Waiting costs no core: Dawn's polling is paced (kernels/dawn-poll.ts), so lavapipe's two workers
+// keep both cores while a timing awaits the queue. The table also shows, per timing of the autotuned
 // variant, GFLOP per CPU-second of the process's busiest non-main threads (lavapipe's workers)
 // times 2: what two idle cores would deliver, which other processes' load cannot lower.
 // A table, then one JSON line.
@@ -37,7 +35,6 @@ const adapter = describeAdapter(gpu.adapter);
 const variants = matmulVariants(rt).filter((v) => v.eligible && (!opt('variants') || opt('variants')!.split(',').includes(v.name)));
 const load0 = loadavg()[0];
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** On-CPU nanoseconds per thread of this process (Linux; empty elsewhere). */
 function threadNs(): Map<string, number> {
@@ -77,16 +74,12 @@ async function timeCall(call: () => void, bestSoFar: number): Promise<Timing> {
   if (first > 5 * bestSoFar) return { ms: first, rough: true, cpuMs: NaN };
   const reps = Math.max(1, Math.round(30 / Math.max(first, 0.05)));
   const ms: number[] = [], cpu: number[] = [];
-  let quickest = first * reps; // never sleep longer than the fastest timing so far could take
   for (let r = 0; r < RUNS; r++) {
     const s0 = threadNs();
     t0 = performance.now();
     for (let i = 0; i < reps; i++) call();
-    rt.flush();
-    await sleep(0.8 * quickest);
     await rt.sync();
     const total = performance.now() - t0;
-    quickest = Math.min(quickest, total);
     ms.push(total / reps);
     cpu.push((1000 * workerSeconds(s0, threadNs())) / reps);
   }
