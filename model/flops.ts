@@ -28,16 +28,22 @@
 // (matmul bias adds and residual copies are not counted by the kernels, so not here either.)
 //
 // Whole RL step (train/rl.ts; B = P·G sequences of L tokens, T = L − 1 training positions):
-//   rollout   = rounds · [fwd(B·T, B·T(T+1)/2) + 10·B·T·V]   (decode of every column 0..L−2, prompt
-//               included, one row per sequence per step; sampler 10 per logit; rounds = 1 + the
-//               dynamic-sampling rounds that ran)
+//   rollout   = fwd(B·T, B·T(T+1)/2) − [no capture] B·Q·(8C + 2VC) + 10·B·(T − Q)·V
+//               (model/generate.ts: positions 0..Q−1, Q = the shortest prompt's length − 1, are
+//               prefilled in one forward pass, which skips ln_f and the head unless the rollout
+//               captures activations for reuse; then one decode step per column Q..L−2, each with
+//               ln_f, the head and the sampler, 10 per logit. The block work sums to the forward's.
+//               Each dynamic-sampling round adds one more rollout, never captured.)
 //   forward   = fwd(N, P) + 5·N·V + 9·k·V                 (training forward, entropy, PG loss on k rows)
 //   backward  = one of the three above
 //   optimizer = 2·n + normScratchSize(n) + 14·n           (gradient norm, its finish, AdamW; n = the flat
 //               parameter buffer's length, padding included)
-// With rollout reuse the decoder captures the training forward's activations and logits, so the
-// forward phase keeps only the entropy and the PG loss; the exact backward may also skip each
-// sequence's causal tail (rows after its last selected row get no gradient: DenseTail).
+// With rollout reuse (train/rl.ts reuseRollout, model/generate.ts capture) the decoder leaves the
+// training forward's activations and logits, so the first pass's forward phase keeps only the
+// entropy and the PG loss (the capture's copies count no FLOPs); with numIterations passes, each
+// later pass runs the forward again and every pass its own backward and optimizer step. Analytic
+// only (not implemented in model/gpt.ts): the exact backward could also skip each sequence's causal
+// tail (rows after its last selected row get no gradient: DenseTail).
 //
 // Other shapes (the projection, scripts/project-flops.ts): a FlopShape generalises the GPT-2 shape
 // to grouped KV heads (q width H·hd, k/v width Hkv·hd), a gated MLP (gate and up: a C×2F linear,
@@ -163,12 +169,22 @@ export interface StepShape {
   pairs?: number;
   /** rollouts this step (1 + dynamic-sampling rounds that ran); default 1 */
   rounds?: number;
-  /** rollout reuse: the update takes the captured rollout's activations and logits instead of a
-   * training forward; the entropy and the PG loss still run (on the captured logits) */
+  /** prompt positions prefilled per sequence (Decoder: the shortest prompt's length − 1); default 0,
+   * every column decoded one step at a time */
+  prefill?: number;
+  /** the first rollout captured activations (RlOptions.reuseRollout !== false); default: reuse */
+  capture?: boolean;
+  /** rollout reuse (RlOptions.reuseRollout, on by default): the first pass takes the captured
+   * rollout's activations and logits instead of a training forward; the entropy and the PG loss
+   * still run (on the captured logits) */
   reuse?: boolean;
+  /** optimisation passes over the rollout batch (RlOptions.numIterations, default 1): each runs the
+   * entropy, PG loss, backward and optimizer, and each after the first a fresh training forward */
+  passes?: number;
   /** exact mode's dense part restricted to each sequence's causal prefix (see DenseTail) */
   tail?: DenseTail;
-  /** optimizer steps per rollout batch (mini-batches); default 1 */
+  /** optimizer steps per pass (the projection's mini-batches: the forward and backward cover the
+   * batch once either way); default 1 */
   updates?: number;
 }
 
@@ -178,12 +194,17 @@ export function predictStepFlops(cfg: GPTConfig | FlopShape, st: StepShape): Rec
   const { B, L, k, mode } = st;
   if (!(Number.isInteger(L) && L >= 2)) throw new Error(`predictStepFlops: L is ${L}; a rollout needs at least 2 tokens per sequence`);
   const T = L - 1, N = B * T, V = s.vocabSize, P = (B * T * (T + 1)) / 2;
-  const rounds = st.rounds ?? 1;
+  const rounds = st.rounds ?? 1, passes = st.passes ?? 1, Q = st.prefill ?? 0, capture = st.capture ?? !!st.reuse;
+  if (!(Number.isInteger(passes) && passes >= 1)) throw new Error(`predictStepFlops: passes is ${passes}; it must be an integer ≥ 1`);
+  if (!(Number.isInteger(Q) && Q >= 0 && Q < T)) throw new Error(`predictStepFlops: prefill is ${Q}; it must be an integer in [0, T = ${T})`);
+  const forwards = passes - (st.reuse ? 1 : 0);
+  const rollout = (captured: boolean) =>
+    predictForwardFlops(s, N, P) - (captured ? 0 : B * Q * (8 * s.dModel + 2 * V * s.dModel)) + SAMPLE_FLOPS * B * (T - Q) * V;
   return {
-    rollout: rounds * (predictForwardFlops(s, N, P) + SAMPLE_FLOPS * N * V),
-    forward: (st.reuse ? 0 : predictForwardFlops(s, N, P)) + ENTROPY_FLOPS * N * V + PG_LOSS_FLOPS * k * V,
-    backward: predictBackwardFlops(s, B, T, k, mode, st.pairs, st.tail),
-    optimizer: (st.updates ?? 1) * (16 * s.params + normScratchSize(s.params)),
+    rollout: rollout(capture) + (rounds - 1) * rollout(false),
+    forward: forwards * predictForwardFlops(s, N, P) + passes * (ENTROPY_FLOPS * N * V + PG_LOSS_FLOPS * k * V),
+    backward: passes * predictBackwardFlops(s, B, T, k, mode, st.pairs, st.tail),
+    optimizer: passes * (st.updates ?? 1) * (16 * s.params + normScratchSize(s.params)),
   };
 }
 

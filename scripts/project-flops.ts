@@ -1,6 +1,7 @@
 // What the forking-token backward saves at the papers' scale, on paper. Two parts:
 //
-// 1. Measured: one RL step per arm (all tokens, top-ρ exact, top-ρ fork-only) at the shapes run here
+// 1. Measured: one RL step per arm (all tokens, top-ρ exact, top-ρ fork-only; each with and without
+//    rollout reuse) at the shapes run here
 //    (the default 2-layer model, and 4 and 8 layers for the depth study), on the GPU adapter; the
 //    FLOPs the runtime counted per phase against model/flops.ts's predictStepFlops. Fails (exit 1)
 //    when any phase is off by more than 1%.
@@ -18,6 +19,7 @@ import { formatTable } from '../kernels/runtime.js';
 import { initParams, paramLayout, type GPTConfig } from '../model/config.js';
 import { gptFlopShape, predictBackwardFlops, predictStepFlops, stepTotal, type FlopShape, type StepPhase, type StepShape } from '../model/flops.js';
 import type { BackwardMode } from '../model/gpt.js';
+import type { TaskConfig } from '../verify/index.js';
 
 const cli = new Command('scripts/project-flops.ts')
   .option('--no-measure', 'skip the measured RL steps (analytic projection only; needs no GPU)')
@@ -46,17 +48,30 @@ if (opts.measure) {
   const gpu = await getGpu();
   const rt = new Runtime(gpu);
   const rho = DEFAULT_RL.topEntropyQuantile;
-  const arms: [string, number, BackwardMode, BackwardMode][] = [
-    ['all tokens', 1, 'exact', 'dense'], [`exact ρ ${rho}`, rho, 'exact', 'exact'], [`fork-only ρ ${rho}`, rho, 'forkOnly', 'forkOnly'],
-  ];
-  for (const nLayer of [2, 4, 8]) {
-    const cfg: GPTConfig = { ...DEFAULT_SFT_MODEL, nLayer };
+  const arms: [string, number, BackwardMode, BackwardMode, boolean][] = [];
+  for (const reuse of [false, true]) {
+    const tag = reuse ? ', reuse' : '';
+    arms.push(['all tokens' + tag, 1, 'exact', 'dense', reuse], [`exact ρ ${rho}${tag}`, rho, 'exact', 'exact', reuse], [`fork-only ρ ${rho}${tag}`, rho, 'forkOnly', 'forkOnly', reuse]);
+  }
+  // the default task at 2 (default), 4 and 8 layers, and the long-answer task (countdown-steps, its
+  // own context length) at 2
+  const { taskDefaults } = await import('../train/defaults.js');
+  const steps: TaskConfig = { task: 'countdown-steps' };
+  const configs: [number, TaskConfig][] = [[2, DEFAULT_RL.task], [4, DEFAULT_RL.task], [8, DEFAULT_RL.task], [2, steps]];
+  for (const [nLayer, task] of configs) {
+    const cfg: GPTConfig = { ...DEFAULT_SFT_MODEL, nLayer, contextLength: taskDefaults(task).contextLength };
     const model = new GPT(rt, cfg, initParams(cfg, paramLayout(cfg, rt.viewAlign), 1));
-    const label = `${nLayer}L d${cfg.dModel} h${cfg.nHead}${nLayer === DEFAULT_SFT_MODEL.nLayer ? ' (default)' : ''}`;
-    for (const [arm, r, backward, mode] of arms) {
-      const trainer = new RlTrainer(model, { ...DEFAULT_RL, topEntropyQuantile: r, backward, dynamicSampling: false, logGradCosine: false, evalEvery: 0, evalProblems: 1 });
-      const m = await trainer.trainStep();
-      const analytic = predictStepFlops(gptFlopShape(cfg, rt.viewAlign), { B: DEFAULT_RL.numPrompts * DEFAULT_RL.numGenerations, L: trainer.positions + 1, k: m.selected, mode });
+    const label = `${nLayer}L d${cfg.dModel} h${cfg.nHead} ${task.task}${nLayer === DEFAULT_SFT_MODEL.nLayer && task === DEFAULT_RL.task ? ' (default)' : ''}`;
+    for (const [arm, r, backward, mode, reuse] of arms) {
+      const trainer = new RlTrainer(model, { ...DEFAULT_RL, task, topEntropyQuantile: r, backward, dynamicSampling: false, logGradCosine: false, evalEvery: 0, evalProblems: 1, reuseRollout: reuse, numIterations: 1 });
+      // trainStep's sequence, split to read the rollout's prompt lengths (the decoder's prefill)
+      rt.resetStats();
+      rt.setProfiling(true);
+      const { rollout, zeroSignal } = await trainer.collect(1);
+      const m = await trainer.update(rollout, zeroSignal, 1, trainer.o);
+      if (m.update.reuse !== (reuse ? 'reused' : 'off') || m.update.backward !== mode) throw new Error(`${label} ${arm}: the update ran ${JSON.stringify(m.update)}`);
+      const prefill = Math.min(...rollout.promptLength) - 1;
+      const analytic = predictStepFlops(gptFlopShape(cfg, rt.viewAlign), { B: DEFAULT_RL.numPrompts * DEFAULT_RL.numGenerations, L: trainer.positions + 1, k: m.selected, mode, reuse, prefill });
       const counted = m.flops as Record<StepPhase, number>;
       const worst = Math.max(...PHASE_NAMES.map((p) => Math.abs(counted[p] / analytic[p] - 1)), Math.abs(stepTotal(counted) / stepTotal(analytic) - 1));
       measured.push({ shape: label, arm, k: m.selected, responseTokens: m.responseTokens, counted, analytic, worst });
@@ -69,22 +84,22 @@ if (opts.measure) {
     x.shape, x.arm, `${x.k} / ${x.responseTokens}`,
     ...PHASE_NAMES.map((p) => (x.counted[p] / x.analytic[p]).toFixed(5)), (stepTotal(x.counted) / stepTotal(x.analytic)).toFixed(5),
   ]);
-  console.log(`MEASURED: one RL step per arm (default task and batch ${DEFAULT_RL.numPrompts}×${DEFAULT_RL.numGenerations}, GPT-2 init) on ${describeAdapter(gpu.adapter)}`);
+  console.log(`MEASURED: one RL step per arm (batch ${DEFAULT_RL.numPrompts}×${DEFAULT_RL.numGenerations}, GPT-2 init) on ${describeAdapter(gpu.adapter)}`);
   console.log(formatTable(head, rows));
   console.log(`worst phase deviation: ${pct(Math.max(...measured.map((x) => x.worst)))} (bar: 1%)\n`);
   // the measured shapes' own ratios (counted FLOPs) next to the model's: the same numbers the projection extrapolates
   const shapes = [...new Set(measured.map((x) => x.shape))];
-  const ratioHead = ['shape', 'bwd exact/all (counted)', 'bwd fork/all (counted)', 'step exact/all (counted)', 'step fork/all (counted)', 'bwd exact/all (analytic)', 'bwd fork/all (analytic)'];
+  const ratioHead = ['shape', 'bwd exact/all', 'bwd fork/all', 'step exact/all', 'step fork/all', 'reuse: step exact/all', 'reuse: step fork/all', 'reuse: step all / no reuse'];
   const ratioRows = shapes.map((sh) => {
-    const [all, ex, fo] = measured.filter((x) => x.shape === sh);
+    const [all, ex, fo, allR, exR, foR] = measured.filter((x) => x.shape === sh);
     return [sh, r3(ex.counted.backward / all.counted.backward), r3(fo.counted.backward / all.counted.backward),
       r3(stepTotal(ex.counted) / stepTotal(all.counted)), r3(stepTotal(fo.counted) / stepTotal(all.counted)),
-      r3(ex.analytic.backward / all.analytic.backward), r3(fo.analytic.backward / all.analytic.backward)];
+      r3(stepTotal(exR.counted) / stepTotal(allR.counted)), r3(stepTotal(foR.counted) / stepTotal(allR.counted)), r3(stepTotal(allR.counted) / stepTotal(all.counted))];
   });
   console.log(formatTable(ratioHead, ratioRows) + '\n');
-  md.push('## Measured: counted FLOPs vs the analytic model', '', `One RL step per arm at each shape run here (default task, batch ${DEFAULT_RL.numPrompts}×${DEFAULT_RL.numGenerations}, GPT-2 initialisation; FLOPs counted by the runtime per dispatch). Worst deviation of any phase: **${pct(Math.max(...measured.map((x) => x.worst)))}** (the bar is 1%; the backward may exceed the model by the second stage of two-stage column sums, which it leaves out).`, '');
+  md.push('## Measured: counted FLOPs vs the analytic model', '', `One RL step per arm at each shape and task run here (batch ${DEFAULT_RL.numPrompts}×${DEFAULT_RL.numGenerations}, GPT-2 initialisation; FLOPs counted by the runtime per dispatch). Worst deviation of any phase: **${pct(Math.max(...measured.map((x) => x.worst)))}** (the bar is 1%; the backward may exceed the model by the second stage of two-stage column sums, which it leaves out).`, '');
   mdTable(head, rows);
-  md.push('The measured shapes\' own ratios to the all-tokens arm (counted), beside the analytic ones:', '');
+  md.push('The measured shapes\' own ratios (counted FLOPs; all = the all-tokens arm):', '');
   mdTable(ratioHead, ratioRows);
   rt.destroy();
   gpu.destroy();
@@ -136,7 +151,7 @@ function project(name: string, s: FlopShape, R: number, B = BATCH, updates = UPD
   const gap = Math.floor(R / (RHO * R + 1)), kept = T - gap;
   const tail = { rows: B * kept, pairs: (B * kept * (kept + 1)) / 2 };
   const step = (mode: BackwardMode, extra: Partial<StepShape> = {}) =>
-    predictStepFlops(s, { B, L, k: mode === 'dense' ? all : k, mode, pairs: mode === 'dense' ? undefined : pairs, updates, ...extra });
+    predictStepFlops(s, { B, L, k: mode === 'dense' ? all : k, mode, pairs: mode === 'dense' ? undefined : pairs, updates, prefill: PROMPT - 1, ...extra });
   const dense = step('dense'), exact = step('exact'), fork = step('forkOnly');
   const denseR = step('dense', { reuse: true }), exactR = step('exact', { reuse: true }), forkR = step('forkOnly', { reuse: true });
   const exactRT = step('exact', { reuse: true, tail });
@@ -182,8 +197,8 @@ const table = rows.map((r) => [
 const assumptions = [
   `ρ = ${RHO} of response tokens selected (top-20% entropy), spread evenly over the response; prompt ${PROMPT} tokens; every response runs to the maximum length (a fixed-length decode, as this code's rollout).`,
   `Batch: ${BATCH} sequences (512 prompts × 16 responses) and ${UPDATES} optimizer steps per rollout batch (DAPO's recipe); with 1 sequence and 1 update instead, no ratio moves by more than ${batchSensitivity.toExponential(1)}.`,
-  `One step = rollout (KV-cached decode of prompt and response, sampler) + training forward (+ entropy over all rows, PG loss on the selected rows) + backward + optimizer: this code's step. verl/DAPO add a forward for old log-probs; it would add one more forward-sized term to every arm (ratios nearer 1).`,
-  `"dense" is the all-tokens arm (ρ = 1: backward over every row). "reuse": the update takes the rollout's captured activations and logits instead of a training forward (dense reuses too). "exact+tail": the exact backward's dense part also skips each sequence's rows after its last selected row.`,
+  `One step = rollout (prompt prefilled in one pass, then a KV-cached decode step per response token with the sampler) + training forward (+ entropy over all rows, PG loss on the selected rows) + backward + optimizer: this code's step. verl/DAPO add a forward for old log-probs; it would add one more forward-sized term to every arm (ratios nearer 1).`,
+  `"dense" is the all-tokens arm (ρ = 1: backward over every row). "reuse": the update takes the rollout's captured activations and logits instead of a training forward, as train/rl.ts does by default (dense reuses too; measured above). "exact+tail": the exact backward's dense part also skips each sequence's rows after its last selected row — analytic only, model/gpt.ts does not implement it; with forks spread over the response the tail is ~1/ρ rows, so it saves < 0.1%.`,
   `Qwen3 shapes from the published config.json files (Qwen/Qwen3-8B: hidden 4096, 36 layers, 32 q heads, 8 kv heads, head_dim 128, intermediate 12288; -14B: 5120, 40, 40, 8, 128, 17408; -32B: 5120, 64, 64, 8, 128, 25600; vocab 151936, untied head). Approximations: grouped KV heads counted exactly as narrower k/v projections (attention core per query head, as MHA); SwiGLU as a C×2F up-projection, an elementwise product counted like GELU and an F×C down-projection; RMSNorm counted as LayerNorm; RoPE and QK-norm not counted (all elementwise: < 0.1% of the matmuls). GPT-2 shapes use vocab 50257, tied head, and a position table as long as the sequence (GPT-2's own is 1024).`,
 ];
 
