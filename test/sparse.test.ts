@@ -207,7 +207,41 @@ t('gradientCosine compares with another mode and leaves the gradients as they we
   }
 });
 
+/**
+ * FLOPs of the GELU gradient per element, counted here from its formula (exp and division count one
+ * each; products of constants fold), not taken from the kernels: e = exp(−2u) with u = K·(x + c·x³)
+ * (x·x, ·x, c·, x +, K·: 5; −2·: 1; exp: 1); s = 1/(1 + e) (2); u′ = K·(1 + 3c·x²) (x·x, 3c·, 1 +,
+ * K·: 4); s·(1 + 2x·(e·s)·u′) (e·s, ·x, ·u′, 1 +, s·: 5, the 2 folding into u′'s constant); ·dy (1).
+ */
+const GELU_GRAD_COUNT = [5, 1, 1, 2, 4, 5, 1].reduce((a, b) => a + b, 0);
+
+/** The FLOPs the runtime records for what `run` dispatches (it alone, in a phase of its own). */
+async function countedFlops(rt: Awaited<ReturnType<typeof testRuntime>>, run: () => void): Promise<number> {
+  rt.resetStats();
+  rt.setProfiling(true);
+  rt.phase = 'counted';
+  try {
+    run();
+  } finally {
+    rt.phase = 'default';
+  }
+  await rt.sync();
+  rt.setProfiling(false);
+  return rt.phaseStats().counted?.flops ?? 0;
+}
+
 for (const [N, F] of [[5, 7], [9, 12], [33, 64]]) {
+  t(`geluBackwardRows and geluBackward count ${GELU_GRAD_COUNT} FLOPs per element (counted independently): ${N}×${F}`, async () => {
+    const rt = await testRuntime();
+    const x = rt.upload(randArray(N * F, N + F, 4), [N, F]), d = rt.upload(randArray(N * F, N * F, 2), [N, F]), rows = rt.upload([N - 1, 0], [2], 'u32'), dense = rt.empty([N, F]);
+    try {
+      assert.is(await countedFlops(rt, () => geluBackwardRows(rt, { x, d, rows })), 2 * F * GELU_GRAD_COUNT, 'geluBackwardRows: 2 rows');
+      assert.is(await countedFlops(rt, () => geluBackward(rt, x, d, dense)), N * F * GELU_GRAD_COUNT, 'geluBackward');
+    } finally {
+      for (const tt of [x, d, rows, dense]) tt.buffer.destroy();
+    }
+  });
+
   t(`geluBackwardRows: the dense GELU backward's values on listed rows, others untouched: ${N}×${F}`, async () => {
     const rt = await testRuntime();
     const x = randArray(N * F, N + F, 4), d = randArray(N * F, N * F, 2);
@@ -284,7 +318,22 @@ for (const [hd, mode] of [[5, 'lse'], [8, 'lse'], [8, 'att']] as const) {
     const dqkv = rt.upload(new Float32Array(N * 3 * C).fill(NaN), [d.B, d.T, 3 * C]);
     const rows = attentionRows(rt, ids, d);
     attentionForward(rt, { ...d, qkv, out, saved, mode });
-    rowAttentionBackward(rt, { ...d, qkv, out, dout, dqkv, saved, rows, mode });
+    const counted = await countedFlops(rt, () => rowAttentionBackward(rt, { ...d, qkv, out, dout, dqkv, saved, rows, mode }));
+    // Useful FLOPs enumerated per head over the causal pairs here, not from rowAttentionFlops:
+    // D = dO·y per selected row (2·hd); per pair (i selected, j ≤ i in its sequence) dp = dO·v and
+    // dq += dS·k (2·hd each); when j is selected too, dk += dS·q and dv += P·dO (2·hd each). The
+    // host cannot see a GPU-built row list, so the runtime counts the dk/dv pairs as expected for k
+    // rows spread evenly: j = i always, an earlier j with probability (k − 1)/(N − 1).
+    const pSel = (ids.length - 1) / (N - 1);
+    let enumerated = 0;
+    for (const r of ids) {
+      const i = r % d.T;
+      for (let h = 0; h < d.H; h++) {
+        enumerated += 2 * hd;
+        for (let j = 0; j <= i; j++) enumerated += 4 * hd + 4 * hd * (j === i ? 1 : pSel);
+      }
+    }
+    assert.ok(Math.abs(counted - enumerated) <= 1e-9 * enumerated, `rowAttentionBackward FLOPs: counted ${counted}, enumerated ${enumerated}`);
     const got = await rt.readF32(dqkv);
     const f = attentionForwardRef(qkvH, d);
     const want = attentionBackwardRef(qkvH, doutH, d, f, ids).dqkv;
