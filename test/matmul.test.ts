@@ -83,9 +83,11 @@ t('every variant runs every form on vec4-aligned sizes that are not tile multipl
     for (const form of FORMS) for (const [M, K, N] of ALIGNED) await check(rt, { form, M, K, N, variant }, seed++);
 });
 
-t('mixed alignment: vec4 along some operands only', async () => {
+// The subgroup variant's mixed-alignment paths: where the adapter cannot run it the test is
+// registered as skipped (and counted so), never passed without asserting.
+const sg8x32 = (await variants()).includes('sg8x32');
+(sg8x32 ? t : t.skip)(`mixed alignment: vec4 along some operands only${sg8x32 ? '' : ' (skipped: this adapter cannot run the subgroup variant sg8x32)'}`, async () => {
   const rt = await testRuntime();
-  if (!(await variants()).includes('sg8x32')) return;
   // K a multiple of 4 but N odd (e.g. a vocabulary): vec4 along K, scalars along N
   for (const [form, M, K, N] of [['NN', 33, 64, 7], ['NT', 33, 64, 7], ['TN', 12, 9, 7]] as const)
     await check(rt, { form, M, K, N, variant: 'sg8x32', bias: true }, 7);
