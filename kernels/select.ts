@@ -5,7 +5,7 @@ export type SelectMode = 'top' | 'bottom';
 
 /** The number of rows top-ρ keeps out of n valid ones: exactly ceil(ρ·n), as the 80/20 code does. */
 export function selectedCount(rho: number, nValid: number, mode: SelectMode = 'top'): number {
-  if (!(rho > 0 && rho <= 1)) throw new Error(`top_entropy_quantile (ρ) is ${rho}; it must be in (0, 1]`);
+  if (!(rho > 0 && rho <= 1)) throw new Error(`selectedCount: ρ (the share of rows to select) is ${rho}; it must be in (0, 1]`);
   const top = Math.min(nValid, Math.ceil(rho * nValid - 1e-9));
   // 'bottom' is the ablation's complement: the lowest-entropy rows the top-ρ selection leaves out.
   return mode === 'top' ? top : nValid - top;
