@@ -36,12 +36,23 @@ const o = cli.opts<{ checkpoint: string; task?: string; problems: number; sample
 const lines: string[] = [];
 const say = (s: string) => { console.log(s); lines.push(s); };
 
-const gpu = await getGpu();
+/** Bad input: one line naming the problem and the fix, exit 1, nothing written. */
+function die(message: string): never {
+  console.error(`entropy-profile: ${message}`);
+  process.exit(1);
+}
+if (o.task !== undefined && !TASK_NAMES.includes(o.task as TaskName)) die(`--task must be one of ${TASK_NAMES.join(', ')}, got "${o.task}"`);
+if (!(o.threshold >= 0)) die(`--threshold must be a number ≥ 0 (nats), got ${o.threshold}`);
+const gpu = await getGpu().catch((e: Error) => die(`no WebGPU adapter (${e.message}); on Linux export XDG_RUNTIME_DIR=/tmp and install Mesa's lavapipe`));
 const rt = new Runtime(gpu);
-const ck = loadCheckpoint(o.checkpoint, rt.viewAlign);
+let ck: ReturnType<typeof loadCheckpoint>;
+try {
+  ck = loadCheckpoint(o.checkpoint, rt.viewAlign);
+} catch (e) {
+  die((e as Error).message);
+}
 const infoTask = ck.info.task as TaskConfig | undefined;
-const task: TaskConfig = o.task ? (o.task === infoTask?.task ? infoTask : ({ task: o.task as TaskName } as TaskConfig)) : infoTask ?? (() => { throw new Error(`${o.checkpoint} names no task; pass --task`); })();
-if (!TASK_NAMES.includes(task.task)) throw new Error(`--task must be one of ${TASK_NAMES.join(', ')}, got ${task.task}`);
+const task: TaskConfig = o.task ? (o.task === infoTask?.task ? infoTask : ({ task: o.task as TaskName } as TaskConfig)) : infoTask ?? die(`${o.checkpoint} names no task in its config.json; pass --task`);
 const model = new GPT(rt, ck.config, ck.params);
 const L = rolloutLength(ck.config, task);
 const problems = generate(task, { seed: o.seed + 1, split: 'heldout', count: o.problems, unique: true });

@@ -45,7 +45,10 @@ if (opts.measure) {
   const { GPT } = await import('../model/gpt.js');
   const { DEFAULT_RL, DEFAULT_SFT_MODEL } = await import('../train/defaults.js');
   const { RlTrainer } = await import('../train/rl.js');
-  const gpu = await getGpu();
+  const gpu = await getGpu().catch((e: Error) => {
+    console.error(`project-flops: no WebGPU adapter for the measured part (${e.message}); pass --no-measure for the analytic projection alone`);
+    process.exit(1);
+  });
   const rt = new Runtime(gpu);
   const rho = DEFAULT_RL.topEntropyQuantile;
   const arms: [string, number, BackwardMode, BackwardMode, boolean][] = [];
