@@ -31,7 +31,13 @@ export interface GpuOptions {
   dawnOptions?: string[];
 }
 
-/** Limits the kernels rely on; we ask for the adapter's maximum of each (defaults are lower). */
+/** Limits the kernels rely on; we ask for the adapter's maximum of each (defaults are lower).
+ * Not the source of Dawn's two "maxDynamic{Uniform,Storage}BuffersPerPipelineLayout artificially
+ * reduced from 1000000 to 16" lines on lavapipe: Dawn's Vulkan backend prints those from C++ while
+ * it builds the adapter's limits, inside requestAdapter() and before any device is requested
+ * (measured: they appear with requestAdapter() alone, and with requestDevice() asking for no
+ * limits), so no choice of requested limits silences them. They are harmless: forkgrad binds no
+ * dynamic-offset buffers. */
 const WANTED_LIMITS = [
   'maxComputeInvocationsPerWorkgroup',
   'maxComputeWorkgroupSizeX',

@@ -21,7 +21,7 @@ import { gpt2Files } from '../model/hf/files.js';
 import { InferenceGPT } from '../model/hf/inference.js';
 import { Gpt2Tokenizer } from '../model/hf/tokenizer.js';
 import { forward } from '../model/reference.js';
-import { GPT2_VOCAB, writeGpt2Folder } from '../test/gpt2-fixture.js';
+import { GPT2_VOCAB, writeGpt2Folder } from './gpt2-fixture.js';
 
 const o = new Command('scripts/bench-gpt2.ts')
   .option('--runs <n>', 'timed runs per length (median reported)', (v) => Number(v), 5)

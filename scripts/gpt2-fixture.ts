@@ -1,4 +1,4 @@
-// Test fixtures for real-GPT-2 loading, built here because no model can be downloaded:
+// Fixtures for real-GPT-2 loading (tests and scripts/bench-gpt2.ts), built here because no model can be downloaded:
 // - GPT-2's tokenizer files (vocab.json, merges.txt) generated from js-tiktoken's GPT-2 ranks;
 // - a random GPT-2 with the real vocabulary laid out as Hugging Face files really are: bare or
 //   `transformer.`-prefixed names, F32 or F16, with the legacy h.N.attn.bias / attn.masked_bias
@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Tiktoken } from 'js-tiktoken/lite';
 import gpt2Ranks from 'js-tiktoken/ranks/gpt2';
 import { initParams, paramLayout, type GPTConfig, type ParamLayout } from '../model/config.js';
+import { forward } from '../model/reference.js';
 import { bytesToVocabText, END_OF_TEXT } from '../model/hf/tokenizer.js';
 
 export const GPT2_VOCAB = 50257;
@@ -164,4 +165,28 @@ export function safetensorsBytes(entries: { name: string; dtype: string; shape: 
   let pos = 8 + json.length;
   for (const e of sorted) { out.set(e.bytes, pos); pos += e.bytes.length; }
   return out;
+}
+
+/**
+ * The float64 entropy of the distribution at each row of `ids` (model/reference.ts's forward on the
+ * fixture's weights), its logits, and the bound on a float32 GPU's deviation: test/gpt.test.ts's
+ * logit bound δz = (24L + 8)·γ_K·max|logit|, carried through the entropy as
+ * test/entropy-tool.test.ts derives it, |ΔH| ≤ δz·(spread + 2δz). The logits' reductions run over
+ * C, 4C and T; the vocabulary enters only float64 host sums, so K leaves V out.
+ */
+export function referenceRows(fx: Gpt2Fixture, ids: number[]) {
+  const { cfg, layout, params } = fx, V = cfg.vocabSize, T = ids.length;
+  const ref = forward(cfg, layout, params, ids, 1, T);
+  const K = Math.max(4 * cfg.dModel, T), u = 2 ** -24, gammaK = (K * u) / (1 - K * u);
+  const maxAbs = ref.logits.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+  const dz = (24 * cfg.nLayer + 8) * gammaK * maxAbs;
+  return (row: number) => {
+    const z = ref.logits.subarray(row * V, (row + 1) * V);
+    let m = -Infinity, lo = Infinity;
+    for (const x of z) { m = Math.max(m, x); lo = Math.min(lo, x); }
+    let s = 0, acc = 0;
+    for (const x of z) { const e = Math.exp(x - m); s += e; acc += e * (x - m); }
+    const lse = m + Math.log(s), H = Math.log(s) - acc / s, spread = m - lo;
+    return { H, z, lse, dz, bound: dz * (spread + 2 * dz) + 1e-9 };
+  };
 }

@@ -17,6 +17,7 @@ import { decodeCheckpoint, encodeCheckpoint } from '../model/checkpoint.js';
 import { initParams, paramLayout } from '../model/config.js';
 import { DEFAULT_SFT_MODEL } from '../train/defaults.js';
 import { buildAndServe, launchChromium, type Served } from './chromium.js';
+import { GPT2_VOCAB, referenceRows, tiktokenGpt2, writeGpt2Folder } from '../scripts/gpt2-fixture.js';
 
 const t = suite('browser page (headless Chromium)');
 const RESULTS = fileURLToPath(new URL('../test-results/', import.meta.url));
@@ -84,6 +85,7 @@ t('SFT then RL in the page: adapter, steps, reward chart, token view, checkpoint
   await page.fill('#rho', rho);
 
   for (const [id, v] of Object.entries(TINY)) await page.fill(`#${id}`, v);
+  await page.check('#warm_train'); // the default is RL from the bundled base (tested below)
   await page.click('#start');
   await waitState(page, ['sft', 'rl', 'done'], 60_000);
 
@@ -180,6 +182,64 @@ t('a checkpoint made in Node loads through the file picker; RL pauses, changes b
   assert.match(await page.textContent('#progress-label') ?? '', /Model: checkpoint/);
   assert.is(await points(page, 'sft-loss'), 0, 'no SFT ran');
   assert.ok(await page.locator('#rollouts .rollout').count() > 0, 'rollouts shown');
+  assert.equal(errors, [], 'no page errors');
+  await page.close();
+});
+
+t('RL from the bundled SFT base is the default and starts in one click, with no SFT', async () => {
+  const { page, errors } = await open();
+  await waitState(page, ['idle'], 60_000);
+  assert.ok(await page.isChecked('#warm_bundled'), 'the bundled base is the first choice');
+  // RL settings small enough for SwiftShader; the warm start and the task are the defaults
+  for (const [id, v] of Object.entries({ rl_steps: '2', prompts: '4', samples: '4', rl_eval_every: '2', eval_problems: '32' })) await page.fill(`#${id}`, v);
+  await page.click('#start');
+  await waitState(page, ['done'], 150_000);
+  assert.is(await points(page, 'sft-loss'), 0, 'no SFT ran');
+  assert.is(await points(page, 'rl-reward'), 2, 'both RL steps ran');
+  assert.match(await page.textContent('#progress-label') ?? '', /Model: checkpoint bundled SFT base \(2000 steps, commit 7c1f267\)/);
+  // the base is the trained one (greedy held-out accuracy 98% on 1000 problems in Node), not an init
+  const acc = await page.evaluate(() => Array.from(document.querySelectorAll('.stat')).find((s) => s.textContent?.endsWith('held-out accuracy'))?.querySelector('.v')?.textContent ?? '');
+  assert.ok(parseFloat(acc) >= 75, `held-out accuracy ${acc}`);
+  assert.equal(errors, [], 'no page errors');
+  await page.close();
+});
+
+t('GPT-2 page: a dropped Hugging Face folder shades a text by token entropy, forking tokens marked, alternatives on hover', async () => {
+  const dir = join(tmp, 'gpt2');
+  const fx = writeGpt2Folder(dir, { nLayer: 1, nHead: 2, dModel: 32, contextLength: 32, dtype: 'F16', prefix: 'transformer.', legacyMasks: true, seed: 5, wteScale: 15, blockScale: 3 });
+  const text = "The solution to this problem requires careful consideration. Isn't it? 👍";
+  const ids = [GPT2_VOCAB - 1, ...tiktokenGpt2().encode(text)];
+  const ref = referenceRows(fx, ids);
+  const rows = ids.slice(1).map((_, i) => ref(i));
+  const sorted = rows.map((r) => r.H).sort((a, b) => a - b);
+  const threshold = (sorted[Math.floor(sorted.length / 2) - 1] + sorted[Math.floor(sorted.length / 2)]) / 2; // both kinds occur
+
+  const { page, errors } = await open('gpt2.html');
+  await page.waitForFunction(() => ['idle', 'no-webgpu'].includes(document.body.dataset.state ?? ''), null, { timeout: 60_000 });
+  assert.is(await page.evaluate(() => document.body.dataset.state), 'idle', await page.textContent('#error-text') ?? '');
+  await page.fill('#text', text);
+  await page.fill('#threshold', String(threshold));
+  await page.setInputFiles('#gpt2_files', ['config.json', 'model.safetensors', 'vocab.json', 'merges.txt'].map((f) => join(dir, f)));
+  await page.waitForFunction(() => ['scored', 'idle'].includes(document.body.dataset.state ?? '') || !document.getElementById('error')!.hidden, null, { timeout: 150_000, polling: 200 });
+  assert.match(await page.textContent('#status') ?? '', /^Loaded .*GPT-2, 1 layers, d 32, 2 heads, context 32, vocabulary 50257, F16, 2 legacy attention-mask buffers ignored/);
+  const shown = await page.evaluate(() => Array.from(document.querySelectorAll('#shaded .tok')).map((e) => ({
+    text: e.textContent ?? '', nats: Number((e as HTMLElement).dataset.nats), id: Number((e as HTMLElement).dataset.id),
+    fork: e.classList.contains('fork'), bg: (e as HTMLElement).style.background, title: (e as HTMLElement).title,
+  })));
+  assert.equal(shown.map((s) => s.id), ids.slice(1), 'the page tokenizes as GPT-2 does');
+  assert.is(shown.map((s) => s.text).join(''), text);
+  shown.forEach((s, i) => {
+    assert.ok(Math.abs(s.nats - rows[i].H) <= rows[i].bound, `token ${i}: ${s.nats} vs float64 ${rows[i].H} ± ${rows[i].bound}`);
+    assert.is(s.fork, s.nats >= threshold);
+    assert.ok(s.bg.startsWith('rgb'), 'shaded');
+    assert.match(s.title, /H = [\d.]+ nats \([\d.]+ bits\)/);
+    if (s.fork) assert.is(s.title.split('\n').length, 2 + 5, `five alternatives on hover: ${s.title}`);
+  });
+  const forks = shown.filter((s) => s.fork).length;
+  assert.ok(forks > 0 && forks < shown.length, `${forks} forking of ${shown.length}`);
+  assert.match(await page.textContent('#summary') ?? '', new RegExp(`^${shown.length} tokens, mean entropy .* forking .*: ${forks} of ${shown.length}; 1 forward pass, [\\d.]+ tokens/s`));
+  mkdirSync(RESULTS, { recursive: true });
+  await page.screenshot({ path: join(RESULTS, 'gpt2.png'), fullPage: true });
   assert.equal(errors, [], 'no page errors');
   await page.close();
 });

@@ -1,5 +1,5 @@
 // Real-GPT-2 checkpoints through scripts/entropy.ts, as a user runs it (a child process), on random
-// GPT-2s with the real vocabulary written as Hugging Face files really are (test/gpt2-fixture.ts):
+// GPT-2s with the real vocabulary written as Hugging Face files really are (scripts/gpt2-fixture.ts):
 // loading (bare and transformer.-prefixed names, F32 and F16, legacy mask buffers) exactly;
 // entropies, forking marks and top-K alternatives vs model/reference.ts in float64; long texts in
 // windows; and one clear error per bad input. Small shapes (2 layers, d 64) keep it fast on a
@@ -13,12 +13,10 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decodeGpt2Checkpoint } from '../model/hf/checkpoint.js';
 import { bufferLimit, planInference } from '../model/hf/inference.js';
-import { forward } from '../model/reference.js';
 import { halfToFloat32 } from '../model/safetensors.js';
 import { testRuntime } from './gpu.js';
-import { U32 } from './helpers.js';
 import { DEFAULT_RL } from '../train/defaults.js';
-import { GPT2_VOCAB, safetensorsBytes, tiktokenGpt2, toHalf, writeGpt2Folder, type Gpt2Fixture } from './gpt2-fixture.js';
+import { GPT2_VOCAB, referenceRows, safetensorsBytes, tiktokenGpt2, toHalf, writeGpt2Folder } from '../scripts/gpt2-fixture.js';
 
 const t = suite('GPT-2 entropy');
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -36,29 +34,6 @@ const THRESHOLD = DEFAULT_RL.forkThreshold; // this fixture's entropies spread o
 function tool(dir: string, ...args: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/entropy.ts', '--checkpoint', dir, ...args], { cwd: root, encoding: 'utf8', timeout: 300_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
-}
-
-/** The float64 entropy of each target token i (distribution at row i − 1 of the window holding it),
- * its logits row, and the bound on the GPU's deviation: test/gpt.test.ts's logit bound δz, carried
- * through the entropy as test/entropy-tool.test.ts derives it, |ΔH| ≤ δz·(spread + 2δz). */
-function reference(fx: Gpt2Fixture, window: number[], T = window.length) {
-  const { cfg, layout, params } = fx, V = cfg.vocabSize;
-  const ref = forward(cfg, layout, params, window, 1, T);
-  // The logits' reductions run over C, 4C (matmuls, layernorm) and T (attention); the vocabulary
-  // enters only the host's float64 sums, so unlike test/gpt.test.ts (whose backward sums over V)
-  // K leaves V out.
-  const K = Math.max(4 * cfg.dModel, T);
-  const maxAbs = ref.logits.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
-  const dz = (24 * cfg.nLayer + 8) * ((K * U32) / (1 - K * U32)) * maxAbs;
-  return (row: number) => {
-    const z = ref.logits.subarray(row * V, (row + 1) * V);
-    let m = -Infinity, lo = Infinity;
-    for (const x of z) { m = Math.max(m, x); lo = Math.min(lo, x); }
-    let s = 0, u = 0;
-    for (const x of z) { const e = Math.exp(x - m); s += e; u += e * (x - m); }
-    const lse = m + Math.log(s), H = Math.log(s) - u / s, spread = m - lo;
-    return { H, z, lse, dz, bound: dz * (spread + 2 * dz) + 1e-9 };
-  };
 }
 
 const TEXT = 'The solution to this problem requires careful consideration. 👍🏽 Isn\'t it?';
@@ -94,7 +69,7 @@ t('--json --top 3 on the F16 folder: ids, text, entropies, forking and alternati
   assert.is(j.dtype, 'F16');
   assert.is(j.windows, 1);
   assert.ok(j.tokensPerSecond > 0);
-  const ref = reference(f16, ids);
+  const ref = referenceRows(f16, ids);
   let forking = 0;
   j.tokens.forEach((x: any, k: number) => {
     const { H, z, lse, dz, bound } = ref(k);
@@ -125,7 +100,7 @@ t('--window 8 on the F32 folder: overlapping windows, each token scored in its w
   // windows of 8 overlapping by 4: targets 1–7 from [0, 8), then 8–11 from [4, 12), 12–15 from [8, 16), …
   let windows = 0;
   for (let next = 1; next < n; windows++) {
-    const s = Math.max(0, next - 4), e = Math.min(n, s + 8), ref = reference(f32, ids.slice(s, e));
+    const s = Math.max(0, next - 4), e = Math.min(n, s + 8), ref = referenceRows(f32, ids.slice(s, e));
     for (let i = next; i < e; i++) {
       const { H, bound } = ref(i - 1 - s), got = j.tokens[i - 1].entropyNats;
       assert.ok(Math.abs(got - H) <= bound, `token ${i} in window [${s}, ${e}): ${got} vs ${H} ± ${bound}`);

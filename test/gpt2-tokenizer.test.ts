@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Gpt2Tokenizer } from '../model/hf/tokenizer.js';
-import { gpt2TokenizerFiles, tiktokenGpt2 } from './gpt2-fixture.js';
+import { gpt2TokenizerFiles, tiktokenGpt2 } from '../scripts/gpt2-fixture.js';
 
 const t = suite('GPT-2 tokenizer');
 const files = gpt2TokenizerFiles();

@@ -11,6 +11,7 @@ import {
   sftAccuracyChart, sftLossChart, si, type Chart, type RunData,
 } from '../train/charts.js';
 import type { Checkpoint } from '../model/checkpoint.js';
+import { bundledBase } from './bundled.js';
 import { checkFitsTask, checkpointDownloads, checkpointTask, droppedFiles, readCheckpoint } from './checkpoint-files.js';
 import { Session, type WarmSource } from './session.js';
 import { fillDefaults, MODEL_FIELDS, readSettings, setTask, showTaskFields } from './settings.js';
@@ -122,7 +123,11 @@ function main(gpu: Gpu): void {
     let s;
     try { // the user's settings: a bad one is named in the banner and nothing starts
       s = readSettings();
-      if (!session.model && $<HTMLInputElement>('warm_checkpoint').checked) {
+      if (!session.model && $<HTMLInputElement>('warm_bundled').checked) {
+        const base = await bundledBase(rt.viewAlign), task = checkpointTask(base)!;
+        if (JSON.stringify(task) !== JSON.stringify(s.task)) throw new Error(`the bundled SFT base was trained on ${task.task}${'digits' in task ? ` with ${task.digits} digits` : ''}; choose that task, or another warm start`);
+        warm = { kind: 'checkpoint', checkpoint: base, name: base.name };
+      } else if (!session.model && $<HTMLInputElement>('warm_checkpoint').checked) {
         if (!checkpoint) throw new Error('no checkpoint loaded: drop a checkpoint folder or choose its two files, or pick the SFT warm start');
         checkFitsTask(checkpoint, s.task);
         warm = { kind: 'checkpoint', checkpoint, name: checkpoint.name };

@@ -7,9 +7,10 @@ import type { RolloutView } from './session.js';
 /** The most uncertain a next-token distribution can be: uniform over the vocabulary. */
 const MAX_NATS = Math.log(VOCAB_SIZE);
 
-/** White (certain) → yellow → red (uniform); square root so the many small entropies differ. */
-export function entropyColor(nats: number): string {
-  const t = Math.sqrt(Math.min(1, Math.max(0, nats / MAX_NATS)));
+/** White (certain) → yellow → red (uniform over `max` nats, default forkgrad's vocabulary); square
+ * root so the many small entropies differ. */
+export function entropyColor(nats: number, max = MAX_NATS): string {
+  const t = Math.sqrt(Math.min(1, Math.max(0, nats / max)));
   return `hsl(${(55 * (1 - t)).toFixed(0)}, 95%, ${(98 - 45 * t).toFixed(1)}%)`;
 }
 

@@ -15,6 +15,6 @@ export default defineConfig({
     outDir: here('../dist/web'),
     emptyOutDir: true,
     target: 'es2022', // top-level await for the device
-    rollupOptions: { input: { main: here('index.html'), bench: here('bench.html') } },
+    rollupOptions: { input: { main: here('index.html'), bench: here('bench.html'), gpt2: here('gpt2.html') } },
   },
 });

@@ -3,7 +3,7 @@
 // was trained. Why not an npm tokenizer at run time: js-tiktoken and gpt-tokenizer ship GPT-2's
 // fixed ranks rather than reading a folder's files, and @huggingface/tokenizers reads tokenizer.json,
 // which GPT-2-family folders do not always have. js-tiktoken's GPT-2 ranks are the test's oracle
-// (test/gpt2-tokenizer.test.ts): a different algorithm (ranks of byte strings instead of merges).
+// (test/gpt2-tokenizer.test.ts; fixtures from scripts/gpt2-fixture.ts): a different algorithm (ranks of byte strings instead of merges).
 //
 //   text → pre-tokenizer regex pieces → UTF-8 bytes → one printable character per byte
 //        → repeatedly merge the adjacent pair with the lowest merges.txt rank → vocab.json ids
