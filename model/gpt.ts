@@ -66,6 +66,25 @@ export interface BackwardOptions {
   rows?: RowSet;
   /** Default: 'exact' with rows, 'dense' without. */
   mode?: BackwardMode;
+  /** 'exact' only: every row at or before its sequence's last row of `rows` (causalTail builds
+   * it). Rows after a sequence's last selected row get no gradient in any layer (attention is
+   * causal), so the exact backward's dense part runs over these rows only: the same gradients. */
+  tail?: RowSet;
+}
+
+/** The rows b·T + t with t ≤ the last selected position of sequence b (none for a sequence with no
+ * selected row): where the exact backward's gradient can be non-zero. Host ids, ascending. */
+export function causalTail(selected: ArrayLike<number>, B: number, T: number): number[] {
+  const last = new Array<number>(B).fill(-1);
+  for (let i = 0; i < selected.length; i++) {
+    const r = selected[i];
+    if (!(Number.isInteger(r) && r >= 0 && r < B * T)) throw new Error(`causalTail: row ${r} is outside [0, ${B * T})`);
+    const b = Math.floor(r / T);
+    last[b] = Math.max(last[b], r % T);
+  }
+  const out: number[] = [];
+  for (let b = 0; b < B; b++) for (let t = 0; t <= last[b]; t++) out.push(b * T + t);
+  return out;
 }
 
 export class GPT {
@@ -249,12 +268,16 @@ export class GPT {
     if (mode !== 'dense' && mode !== 'exact' && mode !== 'forkOnly') throw new Error(`GPT.backward: mode is ${mode}; it must be dense, exact or forkOnly`);
     if (mode !== 'dense' && !o.rows) throw new Error(`GPT.backward: mode ${mode} needs rows (the selected positions)`);
     const set = mode === 'dense' ? undefined : o.rows;
+    if (o.tail && mode !== 'exact') throw new Error(`GPT.backward: a causal tail applies to the exact mode, not ${mode}`);
+    const tail = o.tail;
+    if (tail && (tail.B !== B || tail.T !== T || tail.distinct !== tail.count)) throw new Error(`GPT.backward: the tail must be distinct rows built for B=${B}, T=${T}`);
     if (set) {
       if (set.B !== B || set.T !== T) throw new Error(`GPT.backward: rows were built for B=${set.B}, T=${set.T}, the forward ran B=${B}, T=${T}`);
       // host-built sets know their distinct count; a repeat would count twice in the sums over R
       if (set.distinct !== set.count) throw new Error(`GPT.backward: rows list ${set.count - set.distinct} repeated ids; the selected rows must be distinct`);
     }
     const rows = set?.list.view(0, [set.count]);
+    const tailRows = tail?.list.view(0, [tail.count]);
     const H = cfg.nHead, hd = cfg.dModel / H;
     const last = a.blocks.length ? a.blocks[a.blocks.length - 1].res2 : a.x0;
     // 'exact' turns dense below the last attention: residual rows outside R must be zero there.
@@ -271,8 +294,9 @@ export class GPT {
       const w = (s: string) => this.w(`h.${l}.${s}`);
       const g = (s: string) => this.g(`h.${l}.${s}`);
       // rows for the ops above the attention core, and for c_attn/ln_1 below it
-      const upper = mode === 'forkOnly' || (mode === 'exact' && l === a.blocks.length - 1) ? rows : undefined;
-      const lower = mode === 'forkOnly' ? rows : undefined;
+      // (the exact mode's dense part: the causal tail's rows when given, else all)
+      const upper = mode === 'forkOnly' || (mode === 'exact' && l === a.blocks.length - 1) ? rows : tailRows;
+      const lower = mode === 'forkOnly' ? rows : tailRows;
       // MLP: res2 = res1 + gelu(ln2·Wfc + bfc)·Wproj + bproj
       this.linearBackward(a.dres, b.fchGelu, w('mlp.c_proj.weight'), a.dfch, g('mlp.c_proj.weight'), g('mlp.c_proj.bias'), upper);
       if (upper) geluBackwardRows(rt, { x: b.fch, d: a.dfch, rows: upper });
@@ -283,11 +307,11 @@ export class GPT {
       this.linearBackward(a.dres, b.atty, w('attn.c_proj.weight'), a.datty, g('attn.c_proj.weight'), g('attn.c_proj.bias'), upper);
       const att = { qkv: b.qkv, out: b.atty, dout: a.datty, dqkv: a.dqkv, saved: b.attSaved, B, T, H, hd };
       if (mode === 'forkOnly') rowAttentionBackward(rt, { ...att, rows: set! });
-      else attentionBackward(rt, { ...att, rows: upper ? set : undefined });
+      else attentionBackward(rt, { ...att, rows: upper === rows && upper ? set : tail });
       this.linearBackward(a.dqkv, b.ln1, w('attn.c_attn.weight'), a.dln, g('attn.c_attn.weight'), g('attn.c_attn.bias'), lower);
       layernormBackward(rt, { dout: a.dln, x: xin, mean: b.ln1Mean, rstd: b.ln1Rstd, gamma: w('ln_1.weight'), dx: a.dres, dgamma: g('ln_1.weight'), dbeta: g('ln_1.bias'), accumulate: true, rows: lower });
     }
-    embeddingBackward(rt, { tokens: a.tokens, dout: a.dres, dwte: this.g('wte.weight'), dwpe: this.g('wpe.weight'), rows: mode === 'forkOnly' ? rows : undefined });
+    embeddingBackward(rt, { tokens: a.tokens, dout: a.dres, dwte: this.g('wte.weight'), dwpe: this.g('wpe.weight'), rows: mode === 'forkOnly' ? rows : tailRows });
   }
 
   /** y = x·W + b backward: dx = dy·Wᵀ, dW += xᵀ·dy, db += Σ dy; with rows, over those rows only

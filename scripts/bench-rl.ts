@@ -3,6 +3,7 @@
 //   dense             ρ = 1, the training forward recomputed (today's public-code baseline)
 //   exact / fork-only ρ = RHO, the forward recomputed
 //   exact / fork-only ρ = RHO, the forward reused from the rollout (model/generate.ts capture)
+//   exact + causal tail ρ = RHO, reused, the dense part over each sequence's causal prefix only
 // Every replay starts from the same weights and AdamW state (restored before each; a step moves
 // both) and the same problem-stream position, and runs its own rollout, which is then the same
 // batch: same weights, same seed. The rollout of the reuse arms captures activations (its extra
@@ -32,13 +33,14 @@ const cfg = ck?.config ?? DEFAULT_SFT_MODEL;
 const model = new GPT(rt, cfg, ck?.params ?? initParams(cfg, paramLayout(cfg, rt.viewAlign), 1));
 const RHO = DEFAULT_RL.topEntropyQuantile;
 
-interface Arm { key: string; label: string; backward: BackwardMode; rho: number; reuse: boolean }
+interface Arm { key: string; label: string; backward: BackwardMode; rho: number; reuse: boolean; tail?: boolean }
 const ARMS: Arm[] = [
   { key: 'dense', label: 'dense, ρ = 1, forward recomputed', backward: 'dense', rho: 1, reuse: false },
   { key: 'exact', label: `exact, ρ = ${RHO}, forward recomputed`, backward: 'exact', rho: RHO, reuse: false },
   { key: 'forkonly', label: `fork-only, ρ = ${RHO}, forward recomputed`, backward: 'forkOnly', rho: RHO, reuse: false },
   { key: 'exact_reuse', label: `exact, ρ = ${RHO}, forward reused`, backward: 'exact', rho: RHO, reuse: true },
   { key: 'forkonly_reuse', label: `fork-only, ρ = ${RHO}, forward reused`, backward: 'forkOnly', rho: RHO, reuse: true },
+  { key: 'exact_reuse_tail', label: `exact + causal tail, ρ = ${RHO}, reused`, backward: 'exact', rho: RHO, reuse: true, tail: true },
 ];
 
 // one trainer per reuse setting: each has its decoder, capturing or not
@@ -49,7 +51,7 @@ const weights = await model.readParams();
 const optState = await model.opt.readState();
 
 type Sample = { rollout: number; forward: number; backward: number; optimizer: number; update: number; step: number; wall: number };
-const runs = ARMS.map(() => ({ samples: [] as Sample[], flops: { rollout: 0, forward: 0, backward: 0, optimizer: 0 }, k: 0, responseTokens: 0, B: 0, T: 0 }));
+const runs = ARMS.map(() => ({ samples: [] as Sample[], flops: { rollout: 0, forward: 0, backward: 0, optimizer: 0 }, k: 0, responseTokens: 0, B: 0, T: 0, tail: undefined as { rows: number; pairs: number } | undefined }));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 let firstReward: number | null = null;
 
@@ -59,7 +61,7 @@ for (let rep = -2; rep < opts.reps; rep++) {
     model.loadParams(weights);
     model.opt.loadState(optState);
     trainer.restore(start);
-    const o: RlOptions = { ...trainer.o, topEntropyQuantile: arm.rho, backward: arm.backward, reuseRollout: arm.reuse };
+    const o: RlOptions = { ...trainer.o, topEntropyQuantile: arm.rho, backward: arm.backward, reuseRollout: arm.reuse, causalTail: !!arm.tail };
     await rt.sync();
     rt.resetStats();
     rt.setProfiling(true);
@@ -76,6 +78,7 @@ for (let rep = -2; rep < opts.reps; rep++) {
     runs[i].samples.push({ ...m.ms, update, step: update + m.ms.rollout, wall });
     runs[i].flops = m.flops;
     runs[i].k = m.selected;
+    runs[i].tail = m.update.tail;
     runs[i].responseTokens = m.responseTokens;
     runs[i].B = rollout.tokens.length / rollout.L;
     runs[i].T = rollout.L - 1;
@@ -112,12 +115,15 @@ for (const [i, a] of ARMS.entries()) {
   json[`rollout_ms_${a.key}`] = r4(med(i, 'rollout'));
   json[`flops_${a.key}`] = runs[i].flops;
 }
-const FR = at('forkonly_reuse'), ER = at('exact_reuse');
+const FR = at('forkonly_reuse'), ER = at('exact_reuse'), ET = at('exact_reuse_tail');
+json.causal_tail = { ...runs[ET].tail, of_rows: runs[ET].B * runs[ET].T, backward_flops_saved: r4(1 - runs[ET].flops.backward / runs[ER].flops.backward) };
+console.log(`causal tail: the exact backward's dense part covered ${runs[ET].tail?.rows} of ${runs[ET].B * runs[ET].T} rows; backward FLOPs ${(100 * (1 - runs[ET].flops.backward / runs[ER].flops.backward)).toFixed(1)}% below exact without it`);
 json.ratios = {
   update_forkonly_reuse_over_dense: r4(med(FR, 'update') / med(D, 'update')),
   update_exact_reuse_over_dense: r4(med(ER, 'update') / med(D, 'update')),
   step_forkonly_reuse_over_dense: r4(med(FR, 'step') / med(D, 'step')),
   step_exact_reuse_over_dense: r4(med(ER, 'step') / med(D, 'step')),
+  update_exact_reuse_tail_over_dense: r4(med(ET, 'update') / med(D, 'update')),
   step_wall_forkonly_reuse_over_dense: r4(med(FR, 'wall') / med(D, 'wall')),
 };
 console.log(JSON.stringify(json));

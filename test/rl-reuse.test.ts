@@ -70,6 +70,15 @@ for (const [backward, rho] of [['dense', 1], ['exact', 0.5], ['forkOnly', 0.5]] 
   });
 }
 
+t('exact mode with the causal tail: reuse and recompute still agree bit for bit, and the tail is recorded', async () => {
+  const runs = await twin(base({ backward: 'exact', topEntropyQuantile: 0.3, causalTail: true }), 2);
+  assertSameRun(runs, 'causal tail');
+  for (const r of [runs.reuse, runs.recompute]) for (const m of r.metrics) {
+    const tail = m.update.tail;
+    assert.ok(tail && tail.rows >= m.selected && tail.pairs >= tail.rows, `tail recorded: ${JSON.stringify(tail)}`);
+  }
+});
+
 t('numIterations = 2: the second pass runs a fresh forward (same weights as the recompute path, not the stale activations)', async () => {
   const runs = await twin(base({ backward: 'exact', topEntropyQuantile: 0.5, numIterations: 2 }), 2);
   assertSameRun(runs, 'two passes');

@@ -18,7 +18,7 @@ import { PG_STATS_WIDTH, pgLoss, sumPgStats, tokenEntropy } from '../kernels/pgl
 import type { Runtime, Tensor } from '../kernels/runtime.js';
 import { selectRows, selectedCount, type SelectMode } from '../kernels/select.js';
 import { Decoder } from '../model/generate.js';
-import type { BackwardMode, GPT } from '../model/gpt.js';
+import { causalTail, type BackwardMode, type GPT } from '../model/gpt.js';
 import { EOS, PAD, TOKENS, encodeExample, generate, sampler, verifyTokens, type Problem, type Sampler, type TaskConfig } from '../verify/index.js';
 import { answerEnd, greedyAccuracy, rolloutLength } from './evaluate.js';
 import { NonFiniteGuard, type Resume, type StepCheckpoint } from './loop.js';
@@ -70,6 +70,10 @@ export interface RlOptions {
   /** TRL's num_iterations: optimisation passes over each rollout batch (default 1); passes after
    * the first run a fresh forward, and there the clip acts */
   numIterations?: number;
+  /** exact mode: run the backward's dense part over each sequence's rows up to its last selected
+   * one only (the same gradients up to rounding; costs a read-back of the selected rows). Default
+   * off until the FLOP model's users count it (model/flops.ts DenseTail) */
+  causalTail?: boolean;
   seed: number;
   evalEvery: number;
   evalProblems: number;
@@ -110,6 +114,8 @@ export interface RlUpdateInfo {
   passes: number;
   /** where the first pass's logits came from: the rollout ('reused') or a forward, and why */
   reuse: 'reused' | 'off' | 'stale' | 'not captured' | 'dynamic sampling';
+  /** exact mode with causalTail: the rows its dense part covered and their causal pairs (first pass) */
+  tail?: { rows: number; pairs: number };
 }
 
 /**
@@ -308,6 +314,7 @@ export class RlTrainer {
     let reuse: RlUpdateInfo['reuse'] = o.reuseRollout === false ? 'off' : ro.ticket === undefined ? (ro.noCapture ?? 'not captured') : 'reused';
     let loss = 0, clipped = 0, gradNorm = 0, skipped = false, gradCosine: number | null = null;
     let ent: Float32Array | null = null, mask: Float32Array | null = null;
+    let tailInfo: RlUpdateInfo['tail'];
     for (let pass = 0; pass < passes; pass++) {
       const logits = await inPhase(rt, 'forward', () => {
         const reused = pass === 0 && reuse === 'reused' ? model.reuse(ro.ticket!, B, T) : null;
@@ -328,10 +335,15 @@ export class RlTrainer {
         });
         return attentionRows(rt, rows, { B, T }, k);
       });
+      // exact mode's causal tail: the host needs the selected rows (a read-back) to list it
+      const tail = mode === 'exact' && o.causalTail && k > 0
+        ? await inPhase(rt, 'backward', async () => attentionRows(rt, causalTail(await rt.read(rows), B, T), { B, T }))
+        : undefined;
+      if (tail && pass === 0) tailInfo = { rows: tail.count, pairs: tail.pairs };
       try {
         await inPhase(rt, 'backward', () => {
           model.zeroGrad();
-          model.backward(model.dlogitsBuffer(), { rows: rowSet, mode });
+          model.backward(model.dlogitsBuffer(), { rows: rowSet, mode, tail });
         });
         if (pass === 0 && o.logGradCosine && o.backward === 'forkOnly') {
           gradCosine = await inPhase(rt, 'diagnostic', () => model.gradientCosine(model.dlogitsBuffer(), rowSet, 'exact'));
@@ -342,6 +354,7 @@ export class RlTrainer {
         await rt.sync();
       } finally {
         rowSet.index.buffer.destroy(); // made per pass by attentionRows
+        if (tail) for (const t of [tail.index, tail.list]) t.buffer.destroy();
       }
       const norm = await model.opt.readNorm();
       gradNorm = norm;
@@ -391,7 +404,7 @@ export class RlTrainer {
       flops, ms,
       entropyHistogram: histogram(respEntropy, o.forkThreshold),
       samples,
-      update: { backward: mode, passes, reuse },
+      update: { backward: mode, passes, reuse, ...(tailInfo ? { tail: tailInfo } : {}) },
     };
   }
 
