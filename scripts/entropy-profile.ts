@@ -16,7 +16,7 @@ import { DEFAULT_RL } from '../train/defaults.js';
 import { rolloutLength } from '../train/evaluate.js';
 import { loadCheckpoint } from '../train/files.js';
 import { FORK_THRESHOLD } from '../train/rl.js';
-import { EOS, PAD, TASK_NAMES, TOKENS, encodeExample, generate, verifyTokens, type TaskConfig, type TaskName } from '../verify/index.js';
+import { EOS, PAD, TASK_NAMES, TOKENS, encodeExample, generate, stepTokenRoles, verifyTokens, type TaskConfig, type TaskName } from '../verify/index.js';
 
 const positiveInt = (v: string) => {
   const n = Number(v);
@@ -95,20 +95,10 @@ for (let b = 0; b < B; b++) {
   }
   if (task.task === 'countdown-steps') {
     const text = ids.map((id) => (id === EOS ? '\n' : TOKENS[id].length === 1 ? TOKENS[id] : '?')).join('');
-    let pos = 0;
-    for (const part of text.replace(/\n$/, '').split(',')) {
-      const m = /^(\d+)([-+*/])(\d+)=(\d+)$/.exec(part);
-      const spans: [string, number][] = m ? [['operand 1', m[1].length], ['operator', 1], ['operand 2', m[3].length], ['=', 1], ['result', m[4].length]] : [['malformed step', part.length]];
-      for (const [role, n] of spans) for (let k = 0; k < n; k++) addRole(role, hs[pos++]);
-      if (pos < hs.length) addRole(text[pos] === '\n' ? 'EOS' : ',', hs[pos++]);
-      if (m) {
-        steps++;
-        const [a, op, c] = [Number(m[1]), m[2], Number(m[4])], bb = Number(m[3]);
-        const r = op === '+' ? a + bb : op === '-' ? a - bb : op === '*' ? a * bb : a / bb;
-        if (r === c) rightSteps++;
-      }
-    }
-    while (pos < hs.length) addRole('EOS', hs[pos++]);
+    const r = stepTokenRoles(text);
+    r.roles.forEach((role, i) => addRole(role, hs[i]));
+    steps += r.steps;
+    rightSteps += r.right;
   }
 }
 const n = all.length;

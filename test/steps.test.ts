@@ -7,7 +7,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  countStepSolutions, drawStepSolution, generate, maxLengths, mulberry32, parseProblem, solveSteps, STEPS_DEFAULTS, verify, verifyTokens, encode, EOS,
+  countStepSolutions, drawStepSolution, generate, maxLengths, mulberry32, parseProblem, solveSteps, STEPS_DEFAULTS, stepTokenRoles, verify, verifyTokens, encode, EOS,
   type StepsProblem,
 } from '../verify/index.js';
 
@@ -171,6 +171,18 @@ t('references are drawn uniformly among all solutions (chi-square)', () => {
     const k = sols.length - 1, crit = k * (1 - 2 / (9 * k) + 4.75 * Math.sqrt(2 / (9 * k))) ** 3;
     assert.ok(chi2 < crit, `${numbers};${target}: chi² ${chi2.toFixed(1)} ≥ ${crit.toFixed(1)} over ${sols.length} solutions`);
   }
+});
+
+t('stepTokenRoles labels every character and checks the arithmetic', () => {
+  const r = stepTokenRoles('12-7=5,5*3=16,x1\n');
+  const want = ['operand 1', 'operand 1', 'operator', 'operand 2', '=', 'result', ',', 'operand 1', 'operator', 'operand 2', '=', 'result', 'result', ',', 'malformed step', 'malformed step', 'EOS'];
+  assert.equal(r.roles, want);
+  assert.is(r.roles.length, '12-7=5,5*3=16,x1\n'.length, 'one role per character');
+  assert.equal([r.steps, r.right], [2, 1], '12-7=5 right, 5*3=16 wrong, x1 not a step');
+  assert.equal(stepTokenRoles('9/2=4').right, 0, 'no rounding');
+  assert.equal(stepTokenRoles('').roles, ['malformed step'].slice(0, 0));
+  const noEos = stepTokenRoles('3+4=7');
+  assert.equal([noEos.roles.at(-1), noEos.steps, noEos.right], ['result', 1, 1]);
 });
 
 t.run();

@@ -298,3 +298,35 @@ export function verifySteps(problem: StepsProblem, text: string, opts?: VerifyOp
   if (pool[0] !== problem.meta.target) return wrongButWellFormed(`wrong: got ${pool[0]}, expected ${problem.meta.target}`, opts);
   return ok();
 }
+
+export type StepRole = 'operand 1' | 'operator' | 'operand 2' | '=' | 'result' | ',' | 'EOS' | 'malformed step';
+
+/**
+ * The role of each character of an answer (and of a final EOS, written here as '\n'), for entropy
+ * profiles: in each comma-separated part of the form "a op b=c", a's digits, the operator, b's
+ * digits, '=', c's digits; any other part is 'malformed step'. Also counts the well-formed steps
+ * whose c is a op b (plain arithmetic, ignoring the pool and the value range: is the arithmetic
+ * right?).
+ */
+export function stepTokenRoles(text: string): { roles: StepRole[]; steps: number; right: number } {
+  const eos = text.endsWith('\n');
+  const body = eos ? text.slice(0, -1) : text;
+  const roles: StepRole[] = [];
+  let steps = 0, right = 0;
+  body.split(',').forEach((part, i) => {
+    if (i > 0) roles.push(',');
+    const m = /^(\d+)([-+*/])(\d+)=(\d+)$/.exec(part);
+    if (!m) {
+      for (let k = 0; k < part.length; k++) roles.push('malformed step');
+      return;
+    }
+    const spans: [StepRole, number][] = [['operand 1', m[1].length], ['operator', 1], ['operand 2', m[3].length], ['=', 1], ['result', m[4].length]];
+    for (const [role, n] of spans) for (let k = 0; k < n; k++) roles.push(role);
+    const [a, b, c] = [Number(m[1]), Number(m[3]), Number(m[4])];
+    const r = m[2] === '+' ? a + b : m[2] === '-' ? a - b : m[2] === '*' ? a * b : a / b;
+    steps++;
+    if (r === c) right++;
+  });
+  if (eos) roles.push('EOS');
+  return { roles, steps, right };
+}
