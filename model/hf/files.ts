@@ -1,5 +1,5 @@
 // Reads a Hugging Face GPT-2 folder from disk (Node). The page gets the same files from a drop.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface Gpt2Files {
@@ -21,5 +21,19 @@ export function gpt2Files(dir: string): Gpt2Files {
     throw new Error(`${dir} has no ${missing.join(', ')}${bin}; a GPT-2 checkpoint folder needs ${need.join(', ')}`);
   }
   const text = (f: string) => readFileSync(join(dir, f), 'utf8');
-  return { config: text('config.json'), vocab: text('vocab.json'), merges: text('merges.txt'), weights: () => new Uint8Array(readFileSync(join(dir, 'model.safetensors'))) };
+  return { config: text('config.json'), vocab: text('vocab.json'), merges: text('merges.txt'), weights: () => readLarge(join(dir, 'model.safetensors')) };
+}
+
+/** The whole file in one array, read in pieces: readFileSync stops at 2 GiB (gpt2-large in F32 is
+ * 3.1 GB), a typed array holds up to 4 GiB. */
+function readLarge(path: string): Uint8Array {
+  const size = statSync(path).size, max = 2 ** 32 - 1;
+  if (size > max) throw new Error(`${path} is ${(size / 2 ** 30).toFixed(1)} GiB, over the 4 GiB one array holds; save the checkpoint in half precision (model.half().save_pretrained(...)), which forkgrad reads as F16`);
+  const out = new Uint8Array(size), fd = openSync(path, 'r');
+  try {
+    for (let at = 0; at < size; ) at += readSync(fd, out, at, Math.min(2 ** 30, size - at), at);
+  } finally {
+    closeSync(fd);
+  }
+  return out;
 }
