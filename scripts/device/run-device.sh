@@ -28,7 +28,7 @@ skip() { [[ " ${FG_SKIP:-} " == *" $1 "* ]]; }
 record() { # phase exit seconds key value(JSON)
   printf '{"phase":"%s","exit":%d,"seconds":%d,"%s":%s}\n' "$1" "$2" "$3" "$4" "$5" >>"$OUT/results.jsonl"
 }
-json_str() { sed 's/\\/\\\\/g; s/"/\\"/g' | tr -d '\n' | sed 's/^/"/; s/$/"/'; }
+json_str() { local s; s=$(tr -d '\n'); s=${s//\\/\\\\}; s=${s//\"/\\\"}; printf '"%s"' "$s"; }
 
 [ -f "$PACK/node.xz" ] && [ -d "$PACK/app" ] || { echo "run-device.sh: $PACK/ is missing: run 'bash scripts/device/pack.sh' here and name .devpack and .gl in the run call's carry" >&2; exit 2; }
 cat "$PACK/manifest.txt"
@@ -88,16 +88,20 @@ phase() {
   local t0=$SECONDS
   timeout -k 5 "$t" "$@" 2>&1 | tee "$W/$name.txt"
   local rc=${PIPESTATUS[0]} s=$((SECONDS - t0))
-  [ $rc -eq 124 ] && log "$name: TIMED OUT after ${t}s"
-  local js; js=$(grep '^{' "$W/$name.txt" | tail -1)
+  [ $rc -eq 124 ] && { echo; log "$name: TIMED OUT after ${t}s"; }
+  local js=; [[ $name == bench-* ]] && js=$(grep "^{" "$W/$name.txt" | tail -1)
   if [ -n "$js" ]; then record "$name" $rc $s json "$js"
-  else record "$name" $rc $s summary "$(grep -E '^[0-9]+ passed, ' "$W/$name.txt" | tail -1 | json_str)"; fi
+  else
+    local sum; sum=$(grep -E '^[0-9]+ passed, ' "$W/$name.txt" | tail -1)
+    [ $rc -eq 124 ] && sum="timed out after ${t}s${sum:+; $sum}"
+    record "$name" $rc $s summary "$(printf '%s' "${sum:-no summary line (see log.txt)}" | json_str)"
+  fi
   log "$name: exit $rc in ${s}s"
 }
-words() { [ "$1" = - ] && return 1; echo "$1"; }
+words() { [ -z "$1" ] || [ "$1" = - ] && return 1; echo "$1"; }
 
 cd "$W/app"
-if w=$(words "$KERNEL_TESTS"); then phase kernel-tests 40 30 "$NODE" tests.mjs $w; fi
+if w=$(words "$KERNEL_TESTS"); then phase kernel-tests 50 30 "$NODE" tests.mjs $w; fi
 phase bench-step 45 30 "$NODE" bench-step.mjs --peer-rounds 0 ${FG_STEP_ARGS:-}
 phase bench-rl 70 30 "$NODE" bench-rl.mjs --reps "${FG_RL_REPS:-5}"
 if w=$(words "$MODEL_TESTS"); then phase model-tests 100 20 "$NODE" tests.mjs $w; fi
