@@ -32,7 +32,7 @@ json_str() { local s; s=$(tr -d '\n'); s=${s//\\/\\\\}; s=${s//\"/\\\"}; printf 
 
 [ -f "$PACK/node.xz" ] && [ -d "$PACK/app" ] || { echo "run-device.sh: $PACK/ is missing: run 'bash scripts/device/pack.sh' here and name .devpack and .gl in the run call's carry" >&2; exit 2; }
 cat "$PACK/manifest.txt"
-log "machine: $(uname -srm), $(nproc) cores; $(command -v nvidia-smi >/dev/null && nvidia-smi -L | head -2 | tr '\n' ' ')"
+log "machine: $(uname -srm), $(nproc) cores; $(command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader | head -2 | tr '\n' ' ')"
 
 # Vulkan loader (the image has the NVIDIA driver but may have no libvulkan)
 if [ "${FG_LOCAL:-0}" != 1 ]; then
@@ -59,7 +59,8 @@ export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
 export FORKGRAD_AUTOTUNE_CACHE="$W/autotune.json"
 
 # the adapter Dawn picks, the way kernels/device.ts asks for it
-(cd "$W/app" && "$NODE" --input-type=module -e '
+probe() {
+  (cd "$W/app" && "$NODE" --input-type=module -e '
 import { create, globals } from "webgpu";
 Object.assign(globalThis, globals);
 let gpu = create([]);
@@ -69,9 +70,16 @@ const limits = {}; for (const k in a.limits) limits[k] = a.limits[k];
 const j = { ...Object.fromEntries(["vendor", "architecture", "device", "description"].map((k) => [k, a.info[k]])), features: [...a.features].sort(), limits };
 console.log(JSON.stringify(j));
 gpu = null; process.exit(0);') >"$OUT/adapter.json"
-rc=$?
+}
+probe; rc=$?
+NV_ICD=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+if [ $rc -ne 0 ] && [ -z "${VK_DRIVER_FILES:-}" ] && [ -f "$NV_ICD" ]; then
+  export VK_DRIVER_FILES=$NV_ICD __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
+  log "no adapter; again with VK_DRIVER_FILES=$VK_DRIVER_FILES"
+  probe; rc=$?
+fi
 log "adapter (exit $rc): $(cat "$OUT/adapter.json")"
-[ $rc -eq 0 ] || { log "no adapter: stopping (vulkan: VK_DRIVER_FILES=${VK_DRIVER_FILES:-unset})"; exit 3; }
+[ $rc -eq 0 ] || { log "no adapter: stopping (VK_DRIVER_FILES=${VK_DRIVER_FILES:-unset}; ICD files: $(ls /usr/share/vulkan/icd.d /etc/vulkan/icd.d /usr/local/nvidia/share/vulkan/icd.d 2>/dev/null | tr '\n' ' '))"; exit 3; }
 
 source "$PACK/app/tests.env"
 [ -n "${FG_KERNEL_TESTS:-}" ] && KERNEL_TESTS=$FG_KERNEL_TESTS
