@@ -40,7 +40,8 @@ export class RlAccounts {
   readonly ms = {} as Record<PhaseOrDiagnostic, number>;
   /** analytic dense backward FLOPs of the same batches: what the sparse backward is measured against */
   denseBackwardFlops = 0;
-  steps = 0;
+  /** whether any step was added (here or before a resume): summary.json lists no phases before */
+  private any = false;
 
   constructor() {
     for (const p of [...PHASES, 'diagnostic'] as const) this.flops[p] = this.ms[p] = 0;
@@ -49,7 +50,7 @@ export class RlAccounts {
   /** Continues totals saved by toTotals() (a resumed run). */
   static from(totals: Record<string, { flops: number; ms: number }>, denseBackwardFlops: number): RlAccounts {
     const a = new RlAccounts();
-    for (const p of PHASES) if (totals[p]) { a.flops[p] = totals[p].flops; a.ms[p] = totals[p].ms; a.steps = 1; }
+    for (const p of PHASES) if (totals[p]) { a.flops[p] = totals[p].flops; a.ms[p] = totals[p].ms; a.any = true; }
     a.denseBackwardFlops = denseBackwardFlops;
     return a;
   }
@@ -59,7 +60,7 @@ export class RlAccounts {
     this.flops.diagnostic += diagnostic?.flops ?? 0;
     this.ms.diagnostic += diagnostic?.ms ?? 0;
     this.denseBackwardFlops += dense;
-    this.steps++;
+    this.any = true;
   }
 
   /** Training cost so far (the four phases; the diagnostic backward is not training). */
@@ -69,7 +70,7 @@ export class RlAccounts {
 
   /** Per phase {flops, ms} (summary.json's `phases`; empty before the first step). */
   toTotals(): Record<string, { flops: number; ms: number }> {
-    return this.steps ? Object.fromEntries(PHASES.map((p) => [p, { flops: this.flops[p], ms: this.ms[p] }])) : {};
+    return this.any ? Object.fromEntries(PHASES.map((p) => [p, { flops: this.flops[p], ms: this.ms[p] }])) : {};
   }
 
   /** 1 − measured backward FLOPs / dense backward FLOPs (0 before any step). */
