@@ -219,7 +219,15 @@ t('GPT-2 page: a dropped Hugging Face folder shades a text by token entropy, for
   assert.is(await page.evaluate(() => document.body.dataset.state), 'idle', await page.textContent('#error-text') ?? '');
   await page.fill('#text', text);
   await page.fill('#threshold', String(threshold));
-  await page.setInputFiles('#gpt2_files', ['config.json', 'model.safetensors', 'vocab.json', 'merges.txt'].map((f) => join(dir, f)));
+  // Drop the folder's files on the drop zone: real File objects (put in a scratch file input by the
+  // test harness) in a DataTransfer, dispatched as the browser does for a drag and drop.
+  await page.evaluate(() => document.body.append(Object.assign(document.createElement('input'), { type: 'file', multiple: true, id: 'scratch-files' })));
+  await page.setInputFiles('#scratch-files', ['config.json', 'model.safetensors', 'vocab.json', 'merges.txt'].map((f) => join(dir, f)));
+  await page.evaluate(() => {
+    const dt = new DataTransfer();
+    for (const f of Array.from((document.getElementById('scratch-files') as HTMLInputElement).files!)) dt.items.add(f);
+    document.getElementById('drop')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  });
   await page.waitForFunction(() => ['scored', 'idle'].includes(document.body.dataset.state ?? '') || !document.getElementById('error')!.hidden, null, { timeout: 150_000, polling: 200 });
   assert.match(await page.textContent('#status') ?? '', /^Loaded .*GPT-2, 1 layers, d 32, 2 heads, context 32, vocabulary 50257, F16, 2 legacy attention-mask buffers ignored/);
   const shown = await page.evaluate(() => Array.from(document.querySelectorAll('#shaded .tok')).map((e) => ({
