@@ -2,7 +2,7 @@
 //
 // 1. Measured: one RL step per arm (all tokens, top-ρ exact, top-ρ fork-only; each with and without
 //    rollout reuse) at the shapes run here
-//    (the default 2-layer model, and 4 and 8 layers for the depth study), on the GPU adapter; the
+//    (the default 2-layer model, 4 and 8 layers, on the default task and on countdown-steps), on the GPU adapter; the
 //    FLOPs the runtime counted per phase against model/flops.ts's predictStepFlops. Fails (exit 1)
 //    when any phase is off by more than 1%.
 // 2. ANALYTIC ONLY: the same model for GPT-2 small/medium/XL and the 80/20 paper's Qwen3-8B/14B/32B
@@ -56,11 +56,11 @@ if (opts.measure) {
     const tag = reuse ? ', reuse' : '';
     arms.push(['all tokens' + tag, 1, 'exact', 'dense', reuse], [`exact ρ ${rho}${tag}`, rho, 'exact', 'exact', reuse], [`fork-only ρ ${rho}${tag}`, rho, 'forkOnly', 'forkOnly', reuse]);
   }
-  // the default task at 2 (default), 4 and 8 layers, and the long-answer task (countdown-steps, its
-  // own context length) at 2
+  // the default task and the long-answer task (countdown-steps, at its own context length), each at
+  // 2 (the default), 4 and 8 layers: the depth study's shapes
   const { taskDefaults } = await import('../train/defaults.js');
   const steps: TaskConfig = { task: 'countdown-steps' };
-  const configs: [number, TaskConfig][] = [[2, DEFAULT_RL.task], [4, DEFAULT_RL.task], [8, DEFAULT_RL.task], [2, steps]];
+  const configs: [number, TaskConfig][] = [2, 4, 8].flatMap((l): [number, TaskConfig][] => [[l, DEFAULT_RL.task], [l, steps]]);
   for (const [nLayer, task] of configs) {
     const cfg: GPTConfig = { ...DEFAULT_SFT_MODEL, nLayer, contextLength: taskDefaults(task).contextLength };
     const model = new GPT(rt, cfg, initParams(cfg, paramLayout(cfg, rt.viewAlign), 1));
