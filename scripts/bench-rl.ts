@@ -61,7 +61,7 @@ for (let rep = -2; rep < opts.reps; rep++) {
     model.loadParams(weights);
     model.opt.loadState(optState);
     trainer.restore(start);
-    const o: RlOptions = { ...trainer.o, topEntropyQuantile: arm.rho, backward: arm.backward, reuseRollout: arm.reuse, causalTail: !!arm.tail };
+    const o: RlOptions = { ...trainer.o, topEntropyQuantile: arm.rho, backward: arm.backward, reuseRollout: arm.reuse, causalTail: !!arm.tail };  // tail only in its own arm (rl.ts's default is on)
     await rt.sync();
     rt.resetStats();
     rt.setProfiling(true);

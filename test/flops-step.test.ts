@@ -49,9 +49,12 @@ t('an RL step counts the FLOPs predictStepFlops predicts, phase by phase, at 2, 
           const prefill = Math.min(...rollout.promptLength) - 1;
           assert.ok(prefill > 0, "the rollout prefills its prompts");
           // the optimizer sweeps the flat buffer, padding included: the shape at the runtime's alignment
-          const want = predictStepFlops(gptFlopShape(cfg, rt.viewAlign), { B: o.numPrompts * o.numGenerations, L: trainer.positions + 1, k: m.selected, mode: arm.want, reuse: arm.reuse, passes: arm.passes, prefill });
+          const want = predictStepFlops(gptFlopShape(cfg, rt.viewAlign), { B: o.numPrompts * o.numGenerations, L: trainer.positions + 1, k: m.selected, mode: arm.want, reuse: arm.reuse, passes: arm.passes, prefill, tail: m.update.tail });
           const where = `${nLayer} layers, d ${dModel}, ${arm.label} (k ${m.selected} of ${m.responseTokens})`;
-          assert.equal(m.update, { backward: arm.want, passes: arm.passes, reuse: arm.reuse ? 'reused' : 'off' }, `${where}: the update ran as intended`);
+          // exact mode skips each sequence's causal tail (train/rl.ts causalTail, on by default): update.tail says how much
+          const { tail, ...ran } = m.update;
+          assert.equal(ran, { backward: arm.want, passes: arm.passes, reuse: arm.reuse ? 'reused' : 'off' }, `${where}: the update ran as intended`);
+          assert.is(!!tail, arm.want === 'exact', `${where}: the causal tail is skipped in exact mode only`);
           assert.ok(m.selected > 0 && m.selected <= m.responseTokens, `${where}: nothing selected`);
           assert.is(m.flops.rollout, want.rollout, `${where}: rollout`);
           assert.is(m.flops.forward, want.forward, `${where}: training forward`);

@@ -71,8 +71,8 @@ export interface RlOptions {
    * the first run a fresh forward, and there the clip acts */
   numIterations?: number;
   /** exact mode: run the backward's dense part over each sequence's rows up to its last selected
-   * one only (the same gradients up to rounding; costs a read-back of the selected rows). Default
-   * off until the FLOP model's users count it (model/flops.ts DenseTail) */
+   * one only (the same gradients up to rounding; costs a read-back of the selected rows per pass;
+   * default on; its rows and pairs are recorded in update.tail for model/flops.ts DenseTail) */
   causalTail?: boolean;
   seed: number;
   evalEvery: number;
@@ -336,7 +336,7 @@ export class RlTrainer {
         return attentionRows(rt, rows, { B, T }, k);
       });
       // exact mode's causal tail: the host needs the selected rows (a read-back) to list it
-      const tail = mode === 'exact' && o.causalTail && k > 0
+      const tail = mode === 'exact' && o.causalTail !== false && k > 0
         ? await inPhase(rt, 'backward', async () => attentionRows(rt, causalTail(await rt.read(rows), B, T), { B, T }))
         : undefined;
       if (tail && pass === 0) tailInfo = { rows: tail.count, pairs: tail.pairs };
