@@ -8,9 +8,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { initParams, paramLayout, type GPTConfig } from '../model/config.js';
 import { GPT } from '../model/gpt.js';
-import { RlTrainer, type RlOptions } from '../train/rl.js';
+import { RlTrainer, type RewardFn, type RlOptions } from '../train/rl.js';
 import { DEFAULT_RL } from '../train/defaults.js';
-import { VOCAB_SIZE } from '../verify/index.js';
+import { encode, VOCAB_SIZE } from '../verify/index.js';
 import { testRuntime } from './gpu.js';
 
 const t = suite('rl-reuse');
@@ -23,12 +23,12 @@ const base = (o: Partial<RlOptions>): RlOptions => ({
 
 /** Runs `steps` RL steps with reuse on and off from the same weights; returns both runs' metrics
  * and final weights. */
-async function twin(o: RlOptions, steps: number) {
+async function twin(o: RlOptions, steps: number, reward?: RewardFn) {
   const rt = await testRuntime();
   const out = [];
   for (const reuseRollout of [true, false]) {
     const model = new GPT(rt, cfg, initParams(cfg, paramLayout(cfg, rt.viewAlign), 7));
-    const trainer = new RlTrainer(model, { ...o, reuseRollout });
+    const trainer = new RlTrainer(model, { ...o, reuseRollout }, reward);
     try {
       const metrics = [];
       for (let i = 0; i < steps; i++) metrics.push(await trainer.trainStep());
@@ -77,6 +77,18 @@ t('exact mode with the causal tail (the default): reuse and recompute still agre
     const tail = m.update.tail;
     assert.ok(tail && tail.rows >= m.selected && tail.pairs >= tail.rows, `tail recorded: ${JSON.stringify(tail)}`);
   }
+});
+
+t('DAPO dynamic sampling that replaces groups falls back to the forward, says so, and trains as the recompute path', async () => {
+  // reward: the answer starts with 7 — rare at random init, so most groups carry no signal and
+  // dynamic sampling replaces them from another rollout
+  const seven = encode('7')[0];
+  const reward: RewardFn = (_p, ids) => ({ reward: ids[0] === seven ? 1 : 0, correct: ids[0] === seven });
+  const runs = await twin(base({ backward: 'exact', topEntropyQuantile: 0.5, dynamicSampling: true, numPrompts: 4, numGenerations: 8 }), 2, reward);
+  assertSameRun(runs, 'dynamic sampling');
+  const reasons = runs.reuse.metrics.map((m) => m.update.reuse);
+  assert.ok(reasons.includes('dynamic sampling'), `a replacement happened and the update ran the forward: ${reasons}`);
+  for (const m of runs.reuse.metrics) assert.ok(m.update.reuse === 'reused' || m.update.reuse === 'dynamic sampling', m.update.reuse);
 });
 
 t('numIterations = 2: the second pass runs a fresh forward (same weights as the recompute path, not the stale activations)', async () => {
