@@ -18,7 +18,7 @@ export function gpt2Files(dir: string): Gpt2Files {
   if (missing.length) {
     const bin = missing.includes('model.safetensors') && existsSync(join(dir, 'pytorch_model.bin'))
       ? ' (it has pytorch_model.bin: save it again with save_pretrained(..., safe_serialization=True), or download model.safetensors)' : '';
-    throw new Error(`${dir} has no ${missing.join(', ')}${bin}; a GPT-2 checkpoint folder needs ${need.join(', ')}`);
+    throw new Error(`${dir} has no ${missing.join(', ')}${bin}; a GPT-2 checkpoint folder needs ${need.join(', ')} (a forkgrad checkpoint folder, e.g. runs/<run>/checkpoint, has model.safetensors and a config.json with a "forkgrad" section)`);
   }
   const text = (f: string) => readFileSync(join(dir, f), 'utf8');
   return { config: text('config.json'), vocab: text('vocab.json'), merges: text('merges.txt'), weights: () => readLarge(join(dir, 'model.safetensors')) };
