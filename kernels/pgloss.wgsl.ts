@@ -13,25 +13,36 @@
 export const PG_STATS = { loss: 0, ratio: 1, clipped: 2, entropy: 3 } as const;
 export const PG_STATS_WIDTH = 4;
 
-const common = /* wgsl */ `
-struct P { n: u32, v: u32, k: u32, shaping: u32,
-           invTemp: f32, epsLow: f32, epsHigh: f32, alpha: f32, kappa: f32, scale: f32 }
-@group(0) @binding(0) var<uniform> p: P;
-
-// log-sum-exp and entropy of softmax(logits[base..base+v) · invTemp)
-fn rowStats(base: u32) -> vec2f {
+/**
+ * `fn <name>(base: u32, invT: f32) -> vec2f`: log-sum-exp and entropy (nats) of
+ * softmax(logits[base..base + p.v) · invT), from a `logits` array and a uniform `p` with field v.
+ * One text for the sampler (sample.wgsl.ts: the entropy it records and its dual-temperature fork
+ * test) and the loss (token_entropy's ranking, pg_loss): they see the same bits for the same logits,
+ * so with rollout reuse the ranking cannot drift from what the sampler saw.
+ */
+export function softmaxStatsWGSL(name: string): string {
+  return /* wgsl */ `
+fn ${name}(base: u32, invT: f32) -> vec2f {
   var mx = -3.0e38;
-  for (var c = 0u; c < p.v; c++) { mx = max(mx, logits[base + c] * p.invTemp); }
+  for (var c = 0u; c < p.v; c++) { mx = max(mx, logits[base + c] * invT); }
   var s = 0.0;
   var sz = 0.0;
   for (var c = 0u; c < p.v; c++) {
-    let z = logits[base + c] * p.invTemp - mx;
+    let z = logits[base + c] * invT - mx;
     let e = exp(z);
     s += e;
     sz += e * z;
   }
+  // H = lse − E[z] = log s − Σ e·z / s  (z measured from the max)
   return vec2f(mx + log(s), log(s) - sz / s);
+}`;
 }
+
+const common = /* wgsl */ `
+struct P { n: u32, v: u32, k: u32, shaping: u32,
+           invTemp: f32, epsLow: f32, epsHigh: f32, alpha: f32, kappa: f32, scale: f32 }
+@group(0) @binding(0) var<uniform> p: P;
+${softmaxStatsWGSL('rowStats')}
 `;
 
 export const tokenEntropyWGSL = /* wgsl */ `
@@ -42,7 +53,7 @@ ${common}
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let r = gid.x;
   if (r >= p.n) { return; }
-  entropy[r] = rowStats(r * p.v).y;
+  entropy[r] = rowStats(r * p.v, p.invTemp).y;
 }
 `;
 
@@ -61,7 +72,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   if (i >= p.k) { return; }
   let r = rows[i];
   let base = r * p.v;
-  let st = rowStats(base);
+  let st = rowStats(base, p.invTemp);
   let t = min(tokens[r], p.v - 1u);
   let logp = logits[base + t] * p.invTemp - st.x;
   var a = adv[r];

@@ -9,6 +9,8 @@
 // Prompts of different lengths share one decode loop: while pos + 1 is still inside row r's prompt
 // (promptLen[r]), the prompt token already in seq is kept (teacher forcing) and nothing is sampled.
 
+import { softmaxStatsWGSL } from './pgloss.wgsl.js';
+
 export const sampleWGSL = /* wgsl */ `
 struct P { b: u32, v: u32, tmax: u32, pos: u32, seed: u32, eos: u32, pad: u32,
            tempOther: f32, tempFork: f32, forkThreshold: f32 }
@@ -27,22 +29,8 @@ fn pcg(x: u32) -> u32 {
   return (w >> 22u) ^ w;
 }
 
-// Softmax statistics of logits/temp over a row: max, log-sum-exp and entropy.
-fn stats(base: u32, invT: f32) -> vec2f {
-  var mx = -3.0e38;
-  for (var c = 0u; c < p.v; c++) { mx = max(mx, logits[base + c] * invT); }
-  var s = 0.0;
-  var sz = 0.0;
-  for (var c = 0u; c < p.v; c++) {
-    let z = logits[base + c] * invT - mx;
-    let e = exp(z);
-    s += e;
-    sz += e * z;
-  }
-  let lse = mx + log(s);
-  // H = lse − E[z] = log s − Σ e·z / s  (z measured from the max)
-  return vec2f(lse, log(s) - sz / s);
-}
+// Softmax statistics of logits/temp over a row: log-sum-exp and entropy, the loss's own text.
+${softmaxStatsWGSL('stats')}
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u) {

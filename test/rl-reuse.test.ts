@@ -91,6 +91,29 @@ t('DAPO dynamic sampling that replaces groups falls back to the forward, says so
   for (const m of runs.reuse.metrics) assert.ok(m.update.reuse === 'reused' || m.update.reuse === 'dynamic sampling', m.update.reuse);
 });
 
+t('one entropy kernel: the loss ranks by the entropies the sampler recorded, bit for bit, at every response token shown', async () => {
+  const rt = await testRuntime();
+  const model = new GPT(rt, cfg, initParams(cfg, paramLayout(cfg, rt.viewAlign), 7));
+  const trainer = new RlTrainer(model, base({ backward: 'exact', topEntropyQuantile: 0.5 }));
+  try {
+    rt.resetStats();
+    rt.setProfiling(true);
+    const { rollout: ro } = await trainer.collect(1);
+    const m = await trainer.update(ro, 0, 1, trainer.o);
+    assert.is(m.update.reuse, 'reused');
+    let n = 0;
+    m.samples.forEach((smp, b) => smp.entropy.forEach((h, i) => {
+      const c = ro.promptLength[b] + i;
+      assert.is(h, ro.entropy[b * ro.L + c], `row ${b} column ${c}`);
+      n++;
+    }));
+    assert.ok(n > 8, `${n} response tokens compared`);
+  } finally {
+    trainer.destroy();
+    model.destroy();
+  }
+});
+
 t('numIterations = 2: the second pass runs a fresh forward (same weights as the recompute path, not the stale activations)', async () => {
   const runs = await twin(base({ backward: 'exact', topEntropyQuantile: 0.5, numIterations: 2 }), 2);
   assertSameRun(runs, 'two passes');
