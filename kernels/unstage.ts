@@ -3,7 +3,7 @@
 import type { Runtime, Tensor } from './runtime.js';
 import { alignUp } from './runtime.js';
 import { assertDisjoint, assertDtype } from './elementwise.js';
-import { groupsStrided, widthFor } from './elementwise.wgsl.js';
+import { groups1d, widthFor } from './elementwise.wgsl.js';
 import { unstageWGSL } from './unstage.wgsl.js';
 
 /** Elements between consecutive steps' [B, W] slabs in a staging buffer: B·W rounded up so every
@@ -42,10 +42,9 @@ export function unstage(rt: Runtime, src: Tensor, dst: Tensor, d: UnstageDims): 
   assertDisjoint('unstage', { src, dst });
   // vec4 only when every row start stays vec4-aligned on both sides
   const v = widthFor(W) === 4 && Sb % 4 === 0 && St % 4 === 0 ? 4 : 1;
-  const n = (B * count * W) / v;
   rt.dispatch(rt.kernel({ name: 'unstage', code: unstageWGSL(v) }), {
-    params: [n, W / v, count, from, T, Sb / v, St / v],
+    params: [B * count, W / v, count, from, T, Sb / v, St / v],
     tensors: [src, dst],
-    groups: groupsStrided(n),
+    groups: groups1d(B * count),
   });
 }

@@ -4,17 +4,18 @@
 // the [B·T, W] buffer the training forward and backward use. One dispatch per tensor. A plain copy:
 // no arithmetic, so the moved values are the decode's bits.
 
-import { entryStrided, header, lanesWGSL } from './elementwise.wgsl.js';
+import { entry1d, header, lanesWGSL } from './elementwise.wgsl.js';
 
-/** For positions t in [t0, t0 + Tc): dst[(b·T + t)·W + c] = src[b·Sb + t·St + c]; index
- * i = (b·Tc + t − t0)·W + c < n = B·Tc·W (W, Sb, St in elements of T). */
+/** For positions t in [t0, t0 + Tc): dst[(b·T + t)·W + c] = src[b·Sb + t·St + c] (W, Sb, St in
+ * elements of T). One invocation per row (b, t), walking its W elements: the row's division is
+ * done once, not per element (integer division is a scalar loop per lane on CPU drivers). */
 export function unstageWGSL(v: 1 | 4): string {
   return `${lanesWGSL(v)}
-${header({ u32: ['n', 'W', 'Tc', 't0', 'T', 'Sb', 'St'] }, [{ name: 'src', elem: 'T' }, { name: 'dst', elem: 'T' }])}
-${entryStrided('P.n', `
-  let bt = i / P.W;
-  let c = i % P.W;
-  let b = bt / P.Tc;
-  let t = P.t0 + bt % P.Tc;
-  dst[(b * P.T + t) * P.W + c] = src[b * P.Sb + t * P.St + c];`)}`;
+${header({ u32: ['rows', 'W', 'Tc', 't0', 'T', 'Sb', 'St'] }, [{ name: 'src', elem: 'T' }, { name: 'dst', elem: 'T' }])}
+${entry1d('P.rows', `
+  let b = i / P.Tc;
+  let t = P.t0 + i % P.Tc;
+  let d = (b * P.T + t) * P.W;
+  let s = b * P.Sb + t * P.St;
+  for (var c = 0u; c < P.W; c++) { dst[d + c] = src[s + c]; }`)}`;
 }
