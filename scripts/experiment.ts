@@ -94,78 +94,87 @@ function gridOptions(o: Record<string, any>): GridOptions {
 
 const fmtMin = (s: number) => (s < 90 ? `${s.toFixed(0)} s` : `${(s / 60).toFixed(1)} min`);
 
-let gpu: Gpu | null = null;
-let stop = false;
-try {
-  cli.parse();
-  const o = cli.opts();
-  const g = gridOptions(o);
-  const command = ['npx tsx scripts/experiment.ts', ...process.argv.slice(2)].join(' ');
-  if (o.report) {
-    const s = writeReport(g.out);
-    console.log(`wrote ${g.out}/summary.md and ${g.out}/report.html from ${s.finished} finished jobs`);
-  } else if (o.readme) {
-    const file = typeof o.readme === 'string' ? o.readme : 'README.md';
-    if (!existsSync(file)) throw new Error(`--readme: ${file} does not exist; run from the repository root or pass the README's path`);
-    const text = replaceSection(readFileSync(file, 'utf8'), readmeSection(g.out, `npm run experiment -- --readme${g.out === 'report' ? '' : ` --out ${g.out}`}`));
-    writeFileSync(file, text);
-    console.log(`rewrote the Results section of ${file} from ${g.out}/`);
-  } else {
-    finishedJobs(g); // a foreign job file is an error before the GPU starts
-    process.on('SIGINT', () => {
-      if (stop) process.exit(130);
-      stop = true;
-      console.error('\nstopping after the current job (Ctrl-C again to abort now; an unfinished job reruns next time)…');
-    });
-    gpu = await getGpu();
-    const rt = new Runtime(gpu);
-    const adapter = describeAdapter(gpu.adapter);
-    console.log(`adapter: ${adapter}`);
-    const sftBar = new cliProgress.SingleBar({ format: 'SFT base [{bar}] {value}/{total} | loss {loss} | {eta_formatted} left', etaBuffer: 50 }, cliProgress.Presets.shades_classic);
-    const bar = new cliProgress.SingleBar({ format: 'grid [{bar}] {percentage}% | {status} | {duration_formatted} elapsed, ~{eta_formatted} left', etaBuffer: 200, fps: 2 }, cliProgress.Presets.shades_classic);
-    const total = { planned: 0, done: 0 };
-    const r = await runGrid(rt, g, { command, adapter, invocations: [{ argv: process.argv.slice(2), at: new Date().toISOString() }] }, {
-      log: (l) => console.log(l),
-      sft: {
-        onTrainStart: () => { console.log(`SFT base: not cached; training ${g.sft.steps} steps first`); sftBar.start(g.sft.steps, 0, { loss: '-' }); },
-        onStep: (m) => { sftBar.update(m.step, { loss: m.loss.toFixed(4) }); if (m.step === g.sft.steps) sftBar.stop(); },
+/** One invocation: --report / --readme re-render from records; otherwise the grid runs. */
+async function main(): Promise<void> {
+  let gpu: Gpu | null = null;
+  let stop = false;
+  try {
+    cli.parse();
+    const o = cli.opts();
+    const g = gridOptions(o);
+    const command = ['npx tsx scripts/experiment.ts', ...process.argv.slice(2)].join(' ');
+    if (o.report) {
+      const s = writeReport(g.out);
+      console.log(`wrote ${g.out}/summary.md and ${g.out}/report.html from ${s.finished} finished jobs`);
+    } else if (o.readme) {
+      const file = typeof o.readme === 'string' ? o.readme : 'README.md';
+      if (!existsSync(file)) throw new Error(`--readme: ${file} does not exist; run from the repository root or pass the README's path`);
+      const text = replaceSection(readFileSync(file, 'utf8'), readmeSection(g.out, `npm run experiment -- --readme${g.out === 'report' ? '' : ` --out ${g.out}`}`));
+      writeFileSync(file, text);
+      console.log(`rewrote the Results section of ${file} from ${g.out}/`);
+    } else {
+      finishedJobs(g); // a foreign job file is an error before the GPU starts
+      process.on('SIGINT', () => {
+        if (stop) process.exit(130);
+        stop = true;
+        console.error('\nstopping after the current job (Ctrl-C again to abort now; an unfinished job reruns next time)…');
+      });
+      gpu = await getGpu();
+      const rt = new Runtime(gpu);
+      const adapter = describeAdapter(gpu.adapter);
+      console.log(`adapter: ${adapter}`);
+      const sftBar = new cliProgress.SingleBar({ format: 'SFT base [{bar}] {value}/{total} | loss {loss} | {eta_formatted} left', etaBuffer: 50 }, cliProgress.Presets.shades_classic);
+      const bar = new cliProgress.SingleBar({ format: 'grid [{bar}] {percentage}% | {status} | {duration_formatted} elapsed, ~{eta_formatted} left', etaBuffer: 200, fps: 2 }, cliProgress.Presets.shades_classic);
+      const total = { planned: 0, done: 0 };
+      const r = await runGrid(rt, g, { command, adapter, invocations: [{ argv: process.argv.slice(2), at: new Date().toISOString() }] }, {
+        log: (l) => console.log(l),
+        sft: {
+          onTrainStart: () => { console.log(`SFT base: not cached; training ${g.sft.steps} steps first`); sftBar.start(g.sft.steps, 0, { loss: '-' }); },
+          onStep: (m) => { sftBar.update(m.step, { loss: m.loss.toFixed(4) }); if (m.step === g.sft.steps) sftBar.stop(); },
+          shouldStop: () => stop,
+        },
+        onPlan: (plan, c, done) => {
+          const rows = plan.map(({ job, seconds }) => {
+            const w = jobWork(g, job);
+            return [job.name, String(w.steps), String(w.samples), fmtMin(seconds)];
+          });
+          total.planned = plan.reduce((a, p) => a + p.seconds, 0);
+          console.log(`measured: ${Object.entries(c.stepSeconds).map(([a, s]) => `(${a}) ${s!.toFixed(2)} s/step`).join(', ')}; decoding ${c.samplesPerSecond.toFixed(0)} sequences/s`);
+          console.log(formatTable(['job', 'RL steps', 'samples decoded', 'planned'], rows));
+          console.log(`plan: ${plan.length} of ${jobs(g).length} jobs to run (${done.length} already finished in ${g.out}/runs), about ${fmtMin(total.planned)} on this machine now`);
+          const bars = [g.seeds < 3 && 'fewer than 3 seeds', g.passKSamples < 256 && 'pass@k from fewer than 256 samples', g.problems < 200 && 'fewer than 200 held-out problems'].filter(Boolean);
+          if (bars.length) console.log(`note: below the issue's bars (${bars.join(', ')})`);
+          if (!g.decodingArm) console.log('note: no decoding study (its arm is not in --arms; pass --decoding_arm)');
+          if (o.plan) return false;
+          if (total.planned > 60 * g.maxMinutes) throw new Error(`the plan takes about ${fmtMin(total.planned)}, over --max_minutes ${g.maxMinutes}; lower --steps, --seeds or --pass_k_seeds, or raise --max_minutes`);
+          if (plan.length) bar.start(Math.max(1, Math.round(total.planned)), 0, { status: 'starting' });
+          return true;
+        },
+        onProgress: (seconds, status) => {
+          total.done += seconds;
+          bar.update(Math.min(Math.round(total.done), bar.getTotal()), { status });
+        },
+        // Without a terminal the bar is silent: a line per finished job instead.
+        onJobDone: (name, i, n) => {
+          if (!process.stdout.isTTY) console.log(`finished ${name} (${i} of ${n}); ${fmtMin(total.done)} of ${fmtMin(total.planned)} planned work done`);
+        },
         shouldStop: () => stop,
-      },
-      onPlan: (plan, c, done) => {
-        const rows = plan.map(({ job, seconds }) => {
-          const w = jobWork(g, job);
-          return [job.name, String(w.steps), String(w.samples), fmtMin(seconds)];
-        });
-        total.planned = plan.reduce((a, p) => a + p.seconds, 0);
-        console.log(`measured: ${Object.entries(c.stepSeconds).map(([a, s]) => `(${a}) ${s!.toFixed(2)} s/step`).join(', ')}; decoding ${c.samplesPerSecond.toFixed(0)} sequences/s`);
-        console.log(formatTable(['job', 'RL steps', 'samples decoded', 'planned'], rows));
-        console.log(`plan: ${plan.length} of ${jobs(g).length} jobs to run (${done.length} already finished in ${g.out}/runs), about ${fmtMin(total.planned)} on this machine now`);
-        const bars = [g.seeds < 3 && 'fewer than 3 seeds', g.passKSamples < 256 && 'pass@k from fewer than 256 samples', g.problems < 200 && 'fewer than 200 held-out problems'].filter(Boolean);
-        if (bars.length) console.log(`note: below the issue's bars (${bars.join(', ')})`);
-        if (!g.decodingArm) console.log('note: no decoding study (its arm is not in --arms; pass --decoding_arm)');
-        if (o.plan) return false;
-        if (total.planned > 60 * g.maxMinutes) throw new Error(`the plan takes about ${fmtMin(total.planned)}, over --max_minutes ${g.maxMinutes}; lower --steps, --seeds or --pass_k_seeds, or raise --max_minutes`);
-        if (plan.length) bar.start(Math.max(1, Math.round(total.planned)), 0, { status: 'starting' });
-        return true;
-      },
-      onProgress: (seconds, status) => {
-        total.done += seconds;
-        bar.update(Math.min(Math.round(total.done), bar.getTotal()), { status });
-      },
-      // Without a terminal the bar is silent: a line per finished job instead.
-      onJobDone: (name, i, n) => {
-        if (!process.stdout.isTTY) console.log(`finished ${name} (${i} of ${n}); ${fmtMin(total.done)} of ${fmtMin(total.planned)} planned work done`);
-      },
-      shouldStop: () => stop,
-    });
-    bar.stop();
-    if (r.summary) {
-      console.log(`ran ${r.ran.length} jobs in ${fmtMin(r.seconds)} (planned ${fmtMin(total.planned)}; SFT base and calibration ${fmtMin(r.setupSeconds)}); ${r.summary.finished} of ${jobs(g).length} jobs finished`);
-      for (const h of headline(r.summary)) console.log(`- ${h}`);
-      console.log(`report: ${g.out}/report.html, ${g.out}/summary.md`);
+      });
+      bar.stop();
+      if (r.summary) {
+        console.log(`ran ${r.ran.length} jobs in ${fmtMin(r.seconds)} (planned ${fmtMin(total.planned)}; SFT base and calibration ${fmtMin(r.setupSeconds)}); ${r.summary.finished} of ${jobs(g).length} jobs finished`);
+        for (const h of headline(r.summary)) console.log(`- ${h}`);
+        console.log(`report: ${g.out}/report.html, ${g.out}/summary.md`);
+      }
+      rt.destroy();
     }
-    rt.destroy();
+  } finally {
+    gpu?.destroy(); // or Dawn keeps Node alive
   }
+}
+
+try {
+  await main();
 } catch (e: any) {
   const code = String(e?.code ?? '');
   if (code === 'commander.helpDisplayed' || code === 'commander.version') process.exitCode = 0;
@@ -173,6 +182,4 @@ try {
     console.error(`${process.stderr.isTTY ? '\n' : ''}error: ${String(e?.message ?? e).replace(/^error: /, '')}`);
     process.exitCode = 1;
   }
-} finally {
-  gpu?.destroy(); // or Dawn keeps Node alive
 }
