@@ -16,6 +16,7 @@ import { DEFAULT_RL } from '../train/defaults.js';
 import { rolloutLength } from '../train/evaluate.js';
 import { loadCheckpoint } from '../train/files.js';
 import { FORK_THRESHOLD } from '../train/rl.js';
+import { seedPlan } from '../train/seeds.js';
 import { EOS, PAD, TASK_NAMES, TOKENS, encodeExample, generate, stepTokenRoles, verifyTokens, type TaskConfig, type TaskName } from '../verify/index.js';
 
 const positiveInt = (v: string) => {
@@ -28,7 +29,7 @@ const cli = new Command('scripts/entropy-profile.ts')
   .option('--task <name>', `task (default: the checkpoint's): ${TASK_NAMES.join(', ')}`)
   .option('--problems <n>', 'held-out problems', positiveInt, 256)
   .option('--samples <n>', 'samples per problem', positiveInt, 4)
-  .option('--seed <n>', 'held-out problems are drawn with seed + 1, as training does', (v) => Number(v), 1)
+  .option('--seed <n>', 'run seed: held-out problems are drawn from its seed plan (train/seeds.ts), as training does', (v) => Number(v), 1)
   .option('--threshold <x>', 'forking threshold (nats)', (v) => Number(v), FORK_THRESHOLD)
   .option('--markdown <file>', 'also write the profile as markdown to FILE (with the command that made it)')
   .parse();
@@ -55,7 +56,7 @@ const infoTask = ck.info.task as TaskConfig | undefined;
 const task: TaskConfig = o.task ? (o.task === infoTask?.task ? infoTask : ({ task: o.task as TaskName } as TaskConfig)) : infoTask ?? die(`${o.checkpoint} names no task in its config.json; pass --task`);
 const model = new GPT(rt, ck.config, ck.params);
 const L = rolloutLength(ck.config, task);
-const problems = generate(task, { seed: o.seed + 1, split: 'heldout', count: o.problems, unique: true });
+const problems = generate(task, { seed: seedPlan(o.seed).heldout, split: 'heldout', count: o.problems, unique: true });
 const B = problems.length * o.samples;
 const dec = new Decoder(model, B, L);
 const prompts = problems.flatMap((p) => Array.from({ length: o.samples }, () => encodeExample(p.prompt).ids));
