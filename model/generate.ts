@@ -11,7 +11,7 @@
 // would leave, for the RL update to reuse instead of recomputing it (GPT.reuse): each decode step
 // writes its activations time-major into staging buffers (step pos's [B, ·] slab is a plain view,
 // so a step costs no extra dispatch), the attention writes its logsumexp straight into the model's
-// [B, H, T] buffer, and after the last step one copy per tensor (kernels/unstage.ts) moves every
+// [B, H, T] buffer, and after the last step a few copy dispatches (kernels/unstage.ts) move every
 // slab to rows b·T + pos of the model's activation buffers. The block is model/block.ts's, as the
 // forward's, and each matmul runs the variant the forward would pick for its [B·T, ·] shape, so the
 // captured values are the forward's bits (test/reuse.test.ts checks every buffer). The staging
@@ -22,7 +22,7 @@ import { layernorm } from '../kernels/layernorm.js';
 import { matmul, matmulChoice } from '../kernels/matmul.js';
 import type { Tensor } from '../kernels/runtime.js';
 import { sampleNext, type SampleOptions } from '../kernels/sample.js';
-import { stageStride, unstage } from '../kernels/unstage.js';
+import { stageStride, unstageMany, type UnstagePair } from '../kernels/unstage.js';
 import { BLOCK_ROWS, blockForward, linearOperands, plainLinear, type BlockBuffers, type LinearFn } from './block.js';
 import type { CaptureTarget, GPT } from './gpt.js';
 
@@ -191,18 +191,16 @@ export class Decoder {
     if (!cap) return; // sampling starts at position P: no logits needed before it
     layernorm(rt, x, m.w('ln_f.weight'), m.w('ln_f.bias'), pre.lnf, { mean: pre.lnfMean, rstd: pre.lnfRstd });
     matmul(rt, pre.lnf, m.w(m.headName), pre.logits, { form: 'NT', variant: matmulChoice(rt, cap.lnf, m.w(m.headName), cap.logits, { form: 'NT' }) });
-    const rows = (src: Tensor, dst: Tensor, W: number) => unstage(rt, src, dst, { B, T: cap.T, from: 0, count: P, strideB: P * W, strideT: W });
+    // [B, P, W] → rows b·T + t, t < P
     const C = cfg.dModel;
-    rows(pre.x0, cap.x0, C);
-    pre.blocks.forEach((b, l) => {
-      for (const k of BLOCK_ROWS) rows(b[k], cap.blocks[l][k], rowWidth(C, k));
-      // lse [B, H, P] → [B, H, T]: rows (b, h) of P and T positions
-      unstage(rt, b.lse, cap.blocks[l].attSaved, { B: B * H, T: cap.T, from: 0, count: P, strideB: P, strideT: 1 });
-    });
-    rows(pre.lnf, cap.lnf, C);
-    rows(pre.lnfMean, cap.lnfMean, 1);
-    rows(pre.lnfRstd, cap.lnfRstd, 1);
-    rows(pre.logits, cap.logits, cfg.vocabSize);
+    const rows = (src: Tensor, dst: Tensor, W: number): UnstagePair => ({ src, dst, strideB: P * W, strideT: W });
+    unstageMany(rt, [
+      rows(pre.x0, cap.x0, C),
+      ...pre.blocks.flatMap((b, l) => BLOCK_ROWS.map((k) => rows(b[k], cap.blocks[l][k], rowWidth(C, k)))),
+      rows(pre.lnf, cap.lnf, C), rows(pre.lnfMean, cap.lnfMean, 1), rows(pre.lnfRstd, cap.lnfRstd, 1), rows(pre.logits, cap.logits, cfg.vocabSize),
+    ], { B, T: cap.T, from: 0, count: P });
+    // lse [B, H, P] → [B, H, T]: rows (b, h) of P and T positions
+    unstageMany(rt, pre.blocks.map((b, l) => ({ src: b.lse, dst: cap.blocks[l].attSaved, strideB: P, strideT: 1 })), { B: B * H, T: cap.T, from: 0, count: P });
   }
 
   /** Runs the model on `next` at position pos and leaves the logits of position pos + 1's token;
@@ -240,9 +238,11 @@ export class Decoder {
     const { rt } = this.model;
     const st = this.stagingFor(cap.T);
     const d = { B: this.B, T: cap.T, from };
-    unstage(rt, st.x0, cap.x0, d);
-    st.blocks.forEach((b, l) => { for (const k of BLOCK_ROWS) unstage(rt, b[k], cap.blocks[l][k], d); });
-    for (const k of ['lnf', 'lnfMean', 'lnfRstd', 'logits'] as const) unstage(rt, st[k], cap[k], d);
+    unstageMany(rt, [
+      { src: st.x0, dst: cap.x0 },
+      ...st.blocks.flatMap((b, l) => BLOCK_ROWS.map((k) => ({ src: b[k], dst: cap.blocks[l][k] }))),
+      ...(['lnf', 'lnfMean', 'lnfRstd', 'logits'] as const).map((k) => ({ src: st[k], dst: cap[k] })),
+    ], d);
   }
 
   /** Generates continuations of `prompts` (token ids, BOS included), one row each. */

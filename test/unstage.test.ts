@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { unstageRef } from '../kernels/unstage.ref.js';
-import { stageStride, unstage } from '../kernels/unstage.js';
+import { stageStride, unstage, unstageMany } from '../kernels/unstage.js';
 import { testRuntime } from './gpu.js';
 import { randArray } from './helpers.js';
 
@@ -28,6 +28,21 @@ for (const [B, T, W] of [[1, 1, 1], [3, 7, 5], [4, 9, 8], [7, 33, 65], [256, 3, 
     }
   });
 }
+
+t('unstageMany moves six tensors of different widths and layouts (two dispatches) as six unstage calls would', async () => {
+  const rt = await testRuntime();
+  const B = 5, T = 6, from = 2, count = 3;
+  const shapes = [1, 4, 7, 8, 16, 3].map((W, k) => ({ W, strideB: k % 2 ? W : count * W + 1, strideT: k % 2 ? stageStride(rt, B, W) : W }));
+  const srcs = shapes.map((sh, k) => randArray((B - 1) * sh.strideB + (T - 1) * sh.strideT + sh.W, 30 + k));
+  const dsts = shapes.map((sh, k) => randArray(B * T * sh.W, 40 + k));
+  const pairs = shapes.map((sh, k) => ({ src: rt.upload(srcs[k]), dst: rt.upload(dsts[k], [B * T, sh.W]), strideB: sh.strideB, strideT: sh.strideT }));
+  unstageMany(rt, pairs, { B, T, from, count });
+  for (const [k, p] of pairs.entries()) {
+    const want = unstageRef(srcs[k], dsts[k], { B, T, W: shapes[k].W, from, count, strideB: shapes[k].strideB, strideT: shapes[k].strideT });
+    assert.equal(Array.from(await rt.readF32(p.dst)), Array.from(want, Math.fround), `tensor ${k} (W ${shapes[k].W})`);
+  }
+  for (const p of pairs) { p.src.buffer.destroy(); p.dst.buffer.destroy(); }
+});
 
 t('unstage rejects a source too short for its layout and positions outside the rows', async () => {
   const rt = await testRuntime();
