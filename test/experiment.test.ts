@@ -2,7 +2,7 @@
 // every output is checked for its files, fields and well-formed numbers — not for its results.
 // Resume is checked too (a rerun runs nothing; a deleted job file reruns only that job; a job file
 // from other settings is refused), and the statistics against hand-computed references.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -11,8 +11,9 @@ import { PHASES } from '../train/schema.js';
 import { finishedJobs, runGrid, type GridRun } from '../scripts/experiment/grid.js';
 import { jobs, quickGrid, type GridOptions } from '../scripts/experiment/plan.js';
 import { readJob, type JobResult } from '../scripts/experiment/records.js';
-import { readmeSection, replaceSection, README_BEGIN, README_END } from '../scripts/experiment/report.js';
-import { bootstrapInterval, entropyStats, tInterval } from '../scripts/experiment/stats.js';
+import { readmeSection, replaceSection, writeReport, README_BEGIN, README_END } from '../scripts/experiment/report.js';
+import { computeMatched, summarize, type ComputeAxis } from '../scripts/experiment/summary.js';
+import { bootstrapInterval, entropyStats, firstReach, tInterval, valueAt } from '../scripts/experiment/stats.js';
 import { passKs } from '../train/metrics.js';
 import { encode } from '../verify/index.js';
 import { chromiumTest, dumpDom } from './chromium.js';
@@ -107,7 +108,48 @@ t('summary.md, report.html and the README section are generated from the records
   assert.equal(specs.map((s: { id: string }) => s.id), ['curve', 'pareto', 'pareto-backward', 'pass-at-k', 'backward-ms', 'cosine']);
   for (const s of specs) assert.is(s.data.length, s.opts.series.length, `${s.id}: one data row per series`);
   assert.not.match(html, /https?:\/\//);
+  // the compute-matched comparison: in summary.md and the README section, its numbers well-formed
+  assert.match(md, '## Compute-matched comparison');
+  const levelsOf = /first reaches each level \(([^;]*);/.exec(md)?.[1];
+  assert.ok(levelsOf, 'the note names the levels');
+  // the quick grid's arms may not improve on its base; then there is no level to ask about, and the note says so
+  if (!levelsOf.startsWith('none')) assert.match(md, /\| arm \| GFLOP to \d+\.\d% \| GPU s to \d+\.\d% \|/);
+  assert.match(md, /pass@1 \(%\) at \d+\.\d GFLOP \(the total of \([a-g]\)\) \| pass@1 \(%\) at \d+\.\d GPU s \(the total of \([a-g]\)\)/);
+  const s = summarize(new Map(jobs(grid()).map((j) => [j.name, readJob(join(out, 'runs', `${j.name}.jsonl`))])));
+  // the records' own levels (none when the quick arms do not improve on their base), and levels
+  // that some seed surely reaches: the lowest and the highest pass@1 any seed's curve has
+  const ys = s.arms.flatMap((a) => a.seedCurves.flatMap((c) => c.flops.map((p) => p.y)));
+  const cm = computeMatched(s, [Math.min(...ys), Math.max(...ys)]);
+  assert.is(computeMatched(s).levels.length === 0, levelsOf.startsWith('none'), 'the note says "none" exactly when there are no levels');
+  assert.ok(cm.reach.some((r) => r.need.flops[1].some((x) => x !== null)), 'the highest point is reached');
+  assert.ok(cm.budget, 'a budget');
+  const g = grid();
+  for (const ax of ['flops', 'seconds'] as ComputeAxis[]) {
+    const b = cm.budget![ax];
+    const cheapest = s.arms.find((a) => a.id === b.arm)!;
+    const totals = ax === 'flops' ? cheapest.trainingFlops : cheapest.trainingSeconds;
+    assert.ok(finite(b.value) && b.value > 0 && Math.abs(b.value - totals.reduce((x, y) => x + y, 0) / totals.length) <= 1e-9 * b.value, `${ax}: budget is the cheapest arm's mean total`);
+    for (const a of s.arms) {
+      const own = ax === 'flops' ? a.trainingFlops : a.trainingSeconds;
+      assert.ok(own.reduce((x, y) => x + y, 0) / own.length >= b.value * (1 - 1e-12), `${ax}: (${b.arm}) is the cheapest`);
+    }
+    for (const r of cm.reach) {
+      assert.is(r.need[ax].length, cm.levels.length);
+      for (const perSeed of r.need[ax]) {
+        assert.is(perSeed.length, g.seeds);
+        // a reached level costs between nothing and the run's total compute
+        const arm = s.arms.find((a) => a.id === r.id)!;
+        perSeed.forEach((x, i) => assert.ok(x === null || (finite(x) && x >= 0 && x <= arm.seedCurves[i][ax][arm.seedCurves[i][ax].length - 1].x * (1 + 1e-12)), `(${r.id}) ${ax}: ${x}`));
+      }
+    }
+    for (const r of cm.atBudget) assert.ok(r.pass1[ax].length === g.seeds && r.pass1[ax].every(unit), `(${r.id}) ${ax}: pass@1 at the budget in [0, 1]`);
+  }
+  assert.ok(cm.levels.every(unit), 'levels are pass@1 values');
   const section = readmeSection(out, 'npm run experiment -- --readme');
+  assert.match(section, 'Compute-matched: ');
+  if (!levelsOf.startsWith('none')) assert.match(section, /\| arm \| GFLOP to /);
+  assert.match(section, /\| arm \| pass@1 \(%\) at \d+\.\d GFLOP \(the total of \([a-g]\)\) \|/);
+  assert.match(section, `raw records: the ${jobs(grid()).length} files of [\`${out}/runs/\`]`);
   assert.ok(section.startsWith(README_BEGIN) && section.endsWith(README_END));
   assert.match(section, '| (c) top-20%, exact sparse backward |');
   const readme = `# x\n\ntext\n\n${README_BEGIN}\nold\n${README_END}\n\nmore\n`;
@@ -157,6 +199,68 @@ t('statistics: t interval, bootstrap, entropy statistics against hand-computed v
   assert.equal([s.follow.afterForking.n, s.follow.afterForking.low, s.follow.afterForking.meanRun], [1, 1, 2]);
   assert.equal([s.follow.afterOther.n, s.follow.afterOther.low, s.follow.afterOther.meanRun], [2, 1, 0.5]);
   assert.ok(Math.abs(s.follow.difference.mean - 0.5) < 1e-12);
+});
+
+/** A finished arm job with the given curve (FLOPs; GPU ms = 100 × FLOPs) and total compute = its last point. */
+function synthetic(arm: 'a' | 'd', seed: number, curve: [number, number][]): JobResult {
+  const last = curve[curve.length - 1][0];
+  const zero = { rollout: 0, forward: 0, backward: 0, optimizer: 0, diagnostic: 0 };
+  return {
+    job: { type: 'job', name: `${arm}-s${seed}`, key: '', arm, armLabel: arm, seed, rl: null, task: null, adapter: '', finishedAt: '' },
+    steps: [], entropy: null, decoding: [],
+    curve: curve.map(([flops, pass1], i) => ({ type: 'curve', step: i + 1, pass1, problems: 1, samples: 1, flops, backwardFlops: flops / 2, gpuMs: 100 * flops })),
+    final: { type: 'final', step: curve.length, greedyAccuracy: 0, greedyProblems: 1, problems: 1, samples: 1, passAtK: [{ k: 1, passAtK: curve[curve.length - 1][1] }], correct: [0] },
+    cost: { type: 'cost', flops: { ...zero, rollout: last }, gpuMs: { ...zero, rollout: 100 * last }, trainSeconds: 1, evalSeconds: 1 },
+  };
+}
+
+t('compute-matched: compute to reach a level and pass@1 at the cheapest budget, against hand-computed values', () => {
+  const pts = [{ x: 0, y: 0.5 }, { x: 10, y: 0.7 }, { x: 20, y: 0.9 }];
+  assert.is(firstReach(pts, 0.4), 0);
+  assert.ok(Math.abs(firstReach(pts, 0.65)! - 7.5) < 1e-12 && Math.abs(firstReach(pts, 0.85)! - 17.5) < 1e-12);
+  assert.is(firstReach(pts, 0.95), null);
+  assert.ok(Math.abs(valueAt(pts, 4)! - 0.58) < 1e-12 && valueAt(pts, 25) === 0.9 && valueAt(pts, -1) === null);
+  // A curve that dips: the first crossing counts. (0, .5) (10, .8) (20, .6) (30, .9): 0.7 at 10·(0.2/0.3)
+  assert.ok(Math.abs(firstReach([{ x: 0, y: 0.5 }, { x: 10, y: 0.8 }, { x: 20, y: 0.6 }, { x: 30, y: 0.9 }], 0.7)! - 20 / 3) < 1e-12);
+
+  // SFT base pass@1 0.5 at zero compute. (a): seed 1 (10, .7) (20, .9); seed 2 (10, .6) (20, .8).
+  // (d): seed 1 (2, .6) (4, .7); seed 2 (2, .7) (4, .8). GPU seconds are FLOPs / 10 throughout.
+  const base: JobResult = { ...synthetic('a', 0, [[0, 0.5]]), job: { ...synthetic('a', 0, [[0, 0.5]]).job, name: 'base', arm: null, seed: null }, curve: [], cost: null };
+  const all = [base, synthetic('a', 1, [[10, 0.7], [20, 0.9]]), synthetic('a', 2, [[10, 0.6], [20, 0.8]]), synthetic('d', 1, [[2, 0.6], [4, 0.7]]), synthetic('d', 2, [[2, 0.7], [4, 0.8]])];
+  const s = summarize(new Map(all.map((r) => [r.job.name, r])));
+  const cm = computeMatched(s, [0.65, 0.85]);
+  const need = (id: string, ax: ComputeAxis) => cm.reach.find((r) => r.id === id)!.need[ax];
+  const close = (got: (number | null)[][], want: (number | null)[][]) =>
+    assert.ok(got.every((row, i) => row.every((x, j) => (x === null ? want[i][j] === null : Math.abs(x - want[i][j]!) < 1e-9))), `${JSON.stringify(got)} vs ${JSON.stringify(want)}`);
+  // (a) seed 1: 0.65 at 7.5, 0.85 at 17.5; seed 2: 0.65 at 10 + 10·(0.05/0.2) = 12.5, never 0.85.
+  close(need('a', 'flops'), [[7.5, 12.5], [17.5, null]]);
+  close(need('a', 'seconds'), [[0.75, 1.25], [1.75, null]]);
+  // (d) seed 1: 0.65 at 2 + 2·(0.05/0.1) = 3; seed 2: 2·(0.15/0.2) = 1.5; neither reaches 0.85.
+  close(need('d', 'flops'), [[3, 1.5], [null, null]]);
+  // cheapest: (d), 4 FLOPs (0.4 GPU s); at 4, (a) has 0.5 + 0.4·0.2 = 0.58 and 0.5 + 0.4·0.1 = 0.54.
+  assert.equal(cm.budget, { flops: { arm: 'd', value: 4 }, seconds: { arm: 'd', value: 0.4 } });
+  const at = (id: string, ax: ComputeAxis) => cm.atBudget.find((r) => r.id === id)!.pass1[ax];
+  close([at('a', 'flops'), at('a', 'seconds'), at('d', 'flops')], [[0.58, 0.54], [0.58, 0.54], [0.7, 0.8]]);
+  // the default levels: 50/75/90% of the way from 0.5 to the highest mean pass@1 on a curve (a's final: 0.85) → 0.675, 0.763 (0.7625 rounded), 0.815
+  assert.equal(computeMatched(s).levels, [0.675, 0.763, 0.815]);
+});
+
+t('--readme and --report refuse a report folder without its records (RECORDS.md), and rewrite nothing', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'forkgrad-norecords-'));
+  try {
+    writeFileSync(join(dir, 'summary.md'), 'committed numbers\n');
+    writeFileSync(join(dir, 'RECORDS.md'), 'lost\n');
+    assert.throws(() => readmeSection(dir, 'npm run experiment -- --readme'), /holds a report but not the records.*RECORDS\.md/);
+    assert.throws(() => writeReport(dir), /--report: .*RECORDS\.md.*nothing was rewritten/);
+    assert.is(readFileSync(join(dir, 'summary.md'), 'utf8'), 'committed numbers\n');
+    assert.not.ok(existsSync(join(dir, 'report.html')));
+    // an empty folder (no report yet) still renders "no results yet"
+    const fresh = join(dir, 'fresh');
+    mkdirSync(fresh);
+    assert.match(readmeSection(fresh, 'x'), 'No grid results in');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 t.run();

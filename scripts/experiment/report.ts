@@ -10,7 +10,7 @@ import { arms } from './arms.js';
 import { fullGrid, type GridOptions } from './plan.js';
 import { readJobs } from './records.js';
 import {
-  armTable, comparisonSentence, decodingTable, entropyTable, followSentence, headline, markdownTable, phaseTable, summarize, type Summary,
+  armTable, budgetTable, comparisonSentence, computeMatched, computeMatchedNote, decodingTable, reachTable, entropyTable, followSentence, headline, markdownTable, phaseTable, summarize, type Summary,
 } from './summary.js';
 
 /** What grid.json records: how the grid was run. */
@@ -50,6 +50,7 @@ export function renderSummaryMd(s: Summary, meta: GridMeta | null): string {
   const head = headline(s);
   if (head.length) parts.push('## Headline', '', ...head.map((h) => `- ${h}`), '');
   if (s.comparisons.length) parts.push('## Comparisons', '', ...s.comparisons.map((c) => `- ${c.what}: ${comparisonSentence(c)}`), '');
+  parts.push(...computeMatchedMd(s, '##'));
   parts.push('## Compute per phase (means over seeds)', '', markdownTable(phaseTable(s)), '');
   const dec = decodingTable(s);
   if (dec) parts.push('## Decoding study (dual temperature)', '', `On ${dec.source}.`, '', markdownTable(dec), '');
@@ -59,6 +60,15 @@ export function renderSummaryMd(s: Summary, meta: GridMeta | null): string {
     parts.push('', '### Most frequent forking tokens', '', ...entropyLines(s).forking.map((l) => `- ${l}`), '');
   }
   return parts.join('\n');
+}
+
+/** The compute-matched comparison as markdown: its note, the compute to reach each level, pass@1 at the cheapest arm's budget. */
+function computeMatchedMd(s: Summary, h: string): string[] {
+  if (!s.arms.length) return [];
+  const cm = computeMatched(s), bt = budgetTable(cm, s);
+  return [`${h} Compute-matched comparison`, '', computeMatchedNote(cm), '',
+    ...(cm.levels.length ? [`${h}# Training compute to reach a held-out pass@1`, '', markdownTable(reachTable(cm, s)), ''] : []),
+    ...(bt ? [`${h}# Held-out pass@1 at the cheapest arm's total compute`, '', markdownTable(bt), ''] : [])];
 }
 
 /** Per model with entropy statistics: the follow-run sentence and its most frequent forking tokens. */
@@ -167,6 +177,12 @@ export function renderPage(s: Summary, meta: GridMeta | null): string {
     `<h2>Arms</h2>${htmlTable(armTable(s))}`,
     headline(s).length ? `<h2>Headline</h2>${li(headline(s))}` : '',
     s.comparisons.length ? `<h2>Comparisons</h2>${li(s.comparisons.map((c) => `${c.what}: ${comparisonSentence(c)}`))}` : '',
+    s.arms.length ? (() => {
+      const cm = computeMatched(s), bt = budgetTable(cm, s);
+      return `<h2>Compute-matched comparison</h2><p>${esc(computeMatchedNote(cm))}</p>` +
+        (cm.levels.length ? `<h3>Training compute to reach a held-out pass@1</h3>${htmlTable(reachTable(cm, s))}` : '') +
+        (bt ? `<h3>Held-out pass@1 at the cheapest arm's total compute</h3>${htmlTable(bt)}` : '');
+    })() : '',
     `<h2>Charts</h2>${specs.map((c) => `<figure><h3>${esc(c.title)}</h3><div class="chart" id="chart-${c.id}"></div><figcaption>${esc(c.caption)}</figcaption></figure>`).join('')}`,
     `<h2>Compute per phase</h2>${htmlTable(phaseTable(s))}`,
     dec ? `<h2>Decoding study</h2><p>On ${esc(dec.source)}.</p>${htmlTable(dec)}` : '',
@@ -185,10 +201,25 @@ ${body}
 `;
 }
 
+/**
+ * The finished jobs' records under <out>/runs/. A folder that holds a report (summary.md, or
+ * RECORDS.md saying its records are lost) but no records is refused: rendering it would replace the
+ * report's numbers with an empty one, or cite records that are not there.
+ */
+export function committedJobs(out: string, what: string): ReturnType<typeof readJobs> {
+  const jobs = readJobs(out);
+  const notes = join(out, 'RECORDS.md');
+  if (!jobs.size && (existsSync(notes) || existsSync(join(out, 'summary.md')))) {
+    const why = existsSync(notes) ? `${notes} says what happened to them` : 'they were never committed or were deleted';
+    throw new Error(`${what}: ${out}/ holds a report but not the records it was computed from (${out}/runs/*.jsonl; ${why}); nothing was rewritten: the committed ${out}/summary.md and README section stay as they are until the grid reruns (npm run experiment${out === 'report' ? '' : ` -- --out ${out}`})`);
+  }
+  return jobs;
+}
+
 /** Rewrites <out>/summary.md and <out>/report.html from <out>/runs/; returns the summary. */
 export function writeReport(out: string): Summary {
   const meta = readMeta(out);
-  const s = summarize(readJobs(out), meta?.jobs ?? null);
+  const s = summarize(committedJobs(out, '--report'), meta?.jobs ?? null);
   writeFileAtomic(join(out, 'summary.md'), renderSummaryMd(s, meta));
   writeFileAtomic(join(out, 'report.html'), renderPage(s, meta));
   return s;
@@ -197,7 +228,7 @@ export function writeReport(out: string): Summary {
 /** The README's Results section: what the grid is, how to run it, then the report's arm table and headline. */
 export function readmeSection(out: string, command: string): string {
   const meta = readMeta(out);
-  const s = summarize(readJobs(out), meta?.jobs ?? null);
+  const s = summarize(committedJobs(out, '--readme'), meta?.jobs ?? null);
   const rho = (meta?.options as GridOptions | undefined)?.rho ?? fullGrid().rho;
   const lines = [README_BEGIN, '## Results', '',
     'The experiment of `scripts/experiment.ts`: does forking-token backprop cut compute at equal accuracy? RL arms from one SFT base on the default task, each with the same rollout budget and several seeds:', '',
@@ -207,8 +238,13 @@ export function readmeSection(out: string, command: string): string {
   if (!s.finished) {
     lines.push(`No grid results in \`${out}/\` yet.`);
   } else {
-    lines.push(`From [\`${out}/summary.md\`](${out}/summary.md) (charts: [\`${out}/report.html\`](${out}/report.html), raw records: \`${out}/runs/*.jsonl\`). ${describeGrid(s, meta)[0]}`, '');
-    lines.push(markdownTable(armTable(s)), '', ...headline(s).map((h) => `- ${h}`));
+    // the records are cited only as what is there: the files read just now
+    lines.push(`From [\`${out}/summary.md\`](${out}/summary.md) (charts: [\`${out}/report.html\`](${out}/report.html), raw records: the ${s.finished} files of [\`${out}/runs/\`](${out}/runs/)). ${describeGrid(s, meta)[0]}`, '');
+    lines.push(markdownTable(armTable(s)), '', ...headline(s).map((h) => `- ${h}`), '');
+    const cm = computeMatched(s), bt = budgetTable(cm, s);
+    lines.push('Compute-matched: ' + computeMatchedNote(cm));
+    if (cm.levels.length) lines.push('', markdownTable(reachTable(cm, s)));
+    if (bt) lines.push('', markdownTable(bt));
   }
   lines.push(README_END);
   return lines.join('\n');

@@ -167,3 +167,37 @@ export function entropyStats(
     },
   };
 }
+
+// ---- compute-matched reading of sampled curves ----
+
+/** A point of a run's curve: cumulative compute x (FLOPs or GPU seconds) and held-out pass@1 y. */
+export interface CurvePoint { x: number; y: number }
+
+/**
+ * The compute at which a piecewise-linear curve (x ascending) first reaches `level`, interpolated
+ * linearly between the two sampled points that straddle it; null when no sampled point reaches it
+ * (the run never got there: nothing is extrapolated).
+ */
+export function firstReach(pts: readonly CurvePoint[], level: number): number | null {
+  for (let i = 0; i < pts.length; i++) {
+    if (pts[i].y < level) continue;
+    if (i === 0) return pts[0].x;
+    const a = pts[i - 1], b = pts[i];
+    return a.x + ((level - a.y) / (b.y - a.y)) * (b.x - a.x);
+  }
+  return null;
+}
+
+/**
+ * pass@1 at compute `x` on a piecewise-linear curve (x ascending): interpolated between the sampled
+ * points around x; a run that ended below x counts its last point (it reached that with less
+ * compute); null when x lies before the first point.
+ */
+export function valueAt(pts: readonly CurvePoint[], x: number): number | null {
+  if (!pts.length || x < pts[0].x) return null;
+  for (let i = 1; i < pts.length; i++) {
+    const a = pts[i - 1], b = pts[i];
+    if (x <= b.x) return b.x === a.x ? b.y : a.y + ((x - a.x) / (b.x - a.x)) * (b.y - a.y);
+  }
+  return pts[pts.length - 1].y;
+}

@@ -5,7 +5,7 @@ import { fixed, pct, si } from '../../train/charts.js';
 import { PHASES, type Phase } from '../../train/schema.js';
 import type { ArmId } from './arms.js';
 import type { JobResult } from './records.js';
-import { normalInterval, pairedDifference, perProblemPassAtK, significant, tInterval, type Estimate } from './stats.js';
+import { firstReach, normalInterval, pairedDifference, perProblemPassAtK, significant, tInterval, valueAt, type CurvePoint, type Estimate } from './stats.js';
 
 export interface ArmSummary {
   id: ArmId;
@@ -22,6 +22,9 @@ export interface ArmSummary {
   passK: { seed: number; samples: number; curve: { k: number; passAtK: number }[]; correct: number[] } | null;
   /** mean over seeds of pass@1 and cumulative training FLOPs at each evaluated step */
   curve: { step: number; pass1: number; flops: number; backwardFlops: number }[];
+  /** per seed (in `seeds` order): its sampled pass@1 against cumulative training FLOPs and GPU
+   * seconds (all four phases, rollout included), from the SFT base (0 compute) when there is one */
+  seedCurves: { flops: CurvePoint[]; seconds: CurvePoint[] }[];
 }
 
 export interface Comparison { what: string; a: ArmId | 'base'; b: ArmId | 'base'; metric: string; estimate: Estimate; unit: 'pp' | 'ratio' }
@@ -56,7 +59,12 @@ export function summarize(jobs: Map<string, JobResult>, planned: number | null =
       const at = rs.map((r) => r.curve.find((c) => c.step === step)).filter((c) => c !== undefined);
       return { step, pass1: mean(at.map((c) => c.pass1)), flops: mean(at.map((c) => c.flops)), backwardFlops: mean(at.map((c) => c.backwardFlops)) };
     });
-    if (base?.final) curve.unshift({ step: 0, pass1: base.final.passAtK[0].passAtK, flops: 0, backwardFlops: 0 });
+    const base0 = base?.final ? base.final.passAtK[0].passAtK : null;
+    if (base0 !== null) curve.unshift({ step: 0, pass1: base0, flops: 0, backwardFlops: 0 });
+    const seedCurves = rs.map((r) => {
+      const pts = (x: (c: JobResult['curve'][number]) => number) => [...(base0 !== null ? [{ x: 0, y: base0 }] : []), ...r.curve.map((c) => ({ x: x(c), y: c.pass1 }))];
+      return { flops: pts((c) => c.flops), seconds: pts((c) => c.gpuMs / 1000) };
+    });
     return {
       id, label: rs[0].job.armLabel ?? id, seeds: rs.map((r) => r.job.seed!),
       pass1: rs.map((r) => r.final!.passAtK[0].passAtK), greedy: rs.map((r) => r.final!.greedyAccuracy),
@@ -66,7 +74,7 @@ export function summarize(jobs: Map<string, JobResult>, planned: number | null =
       phaseFlops: phase('flops', 1), phaseSeconds: phase('gpuMs', 1000),
       gradCosine: rs.map((r) => mean(r.steps.map((s) => s.gradCosine).filter((c): c is number => c !== null))).filter(Number.isFinite),
       passK: pk?.final ? { seed: pk.job.seed!, samples: pk.final.samples, curve: pk.final.passAtK, correct: pk.final.correct } : null,
-      curve,
+      curve, seedCurves,
     };
   });
   const s: Summary = { finished: jobs.size, planned, task: [...jobs.values()][0]?.job.task ?? null, base, arms, comparisons: [], jobs };
@@ -113,6 +121,100 @@ function comparisons(s: Summary): Comparison[] {
     out.push({ what: `after RL vs the SFT base (seed ${a.passK.seed}, per problem)`, a: a.id, b: 'base', metric: `pass@${k}`, estimate: normalInterval(d), unit: 'pp' });
   }
   return out;
+}
+
+// ---- compute-matched comparison ----
+
+export type ComputeAxis = 'flops' | 'seconds';
+export const COMPUTE_AXES: readonly ComputeAxis[] = ['flops', 'seconds'];
+
+export interface ComputeMatched {
+  /** the pass@1 levels asked about, and how they were chosen */
+  levels: number[]; levelRule: string;
+  /** per arm: per axis, per level, per seed (in the arm's `seeds` order) the compute its curve needs
+   * to reach the level (interpolated), null where that seed's run never reaches it */
+  reach: { id: ArmId; seeds: number[]; need: Record<ComputeAxis, (number | null)[][]> }[];
+  /** per axis: the arm with the smallest mean total training compute, and that total */
+  budget: Record<ComputeAxis, { arm: ArmId; value: number }> | null;
+  /** per arm: per axis, per seed the pass@1 its curve has at the budget (interpolated) */
+  atBudget: { id: ArmId; seeds: number[]; pass1: Record<ComputeAxis, number[]> }[];
+}
+
+/**
+ * The levels asked about when none are given: 50%, 75% and 90% of the way from the SFT base's pass@1
+ * to the highest mean pass@1 any arm's curve reaches (rounded to 0.1 pp), so every level is one some
+ * arm reaches on average; none when no arm improves on the base.
+ */
+export function defaultLevels(s: Summary): number[] {
+  const peaks = s.arms.map((a) => Math.max(...a.curve.map((c) => c.pass1))).filter((x): x is number => Number.isFinite(x));
+  if (!peaks.length) return [];
+  const best = Math.max(...peaks);
+  const from = s.base?.final ? s.base.final.passAtK[0].passAtK : Math.min(...s.arms.map((a) => a.curve[0]?.pass1 ?? best));
+  if (!(best > from)) return [];
+  return [...new Set([0.5, 0.75, 0.9].map((f) => Math.round((from + f * (best - from)) * 1000) / 1000))].filter((l) => l > from);
+}
+
+/**
+ * For the same compute, which arm is best? Per arm and seed: the training compute (FLOPs and GPU
+ * time, whole steps, rollout included) its sampled pass@1 curve needs to reach each level, and the
+ * pass@1 it has at the cheapest arm's mean total budget. Intervals are taken over seeds by the text.
+ */
+export function computeMatched(s: Summary, given?: readonly number[]): ComputeMatched {
+  const levels = given ?? defaultLevels(s);
+  const levelRule = given ? 'given' : "50%, 75% and 90% of the way from the SFT base to the highest mean pass@1 an arm reaches";
+  const reach = s.arms.map((a) => ({
+    id: a.id, seeds: a.seeds,
+    need: Object.fromEntries(COMPUTE_AXES.map((ax) => [ax, levels.map((l) => a.seedCurves.map((c) => firstReach(c[ax], l)))])) as Record<ComputeAxis, (number | null)[][]>,
+  }));
+  if (!s.arms.length) return { levels: [...levels], levelRule, reach, budget: null, atBudget: [] };
+  const totals = (a: ArmSummary, ax: ComputeAxis) => mean(ax === 'flops' ? a.trainingFlops : a.trainingSeconds);
+  const cheapest = (ax: ComputeAxis) => s.arms.reduce((m, a) => (totals(a, ax) < totals(m, ax) ? a : m));
+  const budget = Object.fromEntries(COMPUTE_AXES.map((ax) => [ax, { arm: cheapest(ax).id, value: totals(cheapest(ax), ax) }])) as ComputeMatched['budget'] & {};
+  const atBudget = s.arms.map((a) => ({
+    id: a.id, seeds: a.seeds,
+    pass1: Object.fromEntries(COMPUTE_AXES.map((ax) => [ax, a.seedCurves.map((c) => valueAt(c[ax], budget[ax].value) ?? NaN)])) as Record<ComputeAxis, number[]>,
+  }));
+  return { levels: [...levels], levelRule, reach, budget, atBudget };
+}
+
+const AXIS_TEXT: Record<ComputeAxis, { unit: string; f: (x: number) => string }> = {
+  flops: { unit: 'GFLOP', f: (x) => (x / 1e9).toFixed(1) },
+  seconds: { unit: 'GPU s', f: (x) => x.toFixed(1) },
+};
+
+/** "mean ± half-width" over the seeds that reach the level; says how many never do. */
+function reachCell(xs: (number | null)[], f: (x: number) => string): string {
+  const got = xs.filter((x): x is number => x !== null);
+  if (!got.length) return `never (0/${xs.length} seeds)`;
+  return got.length === xs.length ? ci(got, f) : `${ci(got, f)} (${got.length}/${xs.length} seeds; the others never)`;
+}
+
+/** Compute to reach each level: one row per arm, a FLOPs and a GPU-time column per level. */
+export function reachTable(cm: ComputeMatched, s: Summary): { head: string[]; rows: string[][] } {
+  const label = (id: ArmId) => `(${id}) ${s.arms.find((a) => a.id === id)?.label ?? ''}`;
+  return {
+    head: ['arm', ...cm.levels.flatMap((l) => COMPUTE_AXES.map((ax) => `${AXIS_TEXT[ax].unit} to ${pctPlain(l)}%`))],
+    rows: cm.reach.map((r) => [label(r.id), ...cm.levels.flatMap((_, i) => COMPUTE_AXES.map((ax) => reachCell(r.need[ax][i], AXIS_TEXT[ax].f)))]),
+  };
+}
+
+/** pass@1 at the cheapest arm's budget: one row per arm, a column per axis. */
+export function budgetTable(cm: ComputeMatched, s: Summary): { head: string[]; rows: string[][] } | null {
+  if (!cm.budget) return null;
+  const b = cm.budget;
+  const label = (id: ArmId) => `(${id}) ${s.arms.find((a) => a.id === id)?.label ?? ''}`;
+  return {
+    head: ['arm', ...COMPUTE_AXES.map((ax) => `pass@1 (%) at ${AXIS_TEXT[ax].f(b[ax].value)} ${AXIS_TEXT[ax].unit} (the total of (${b[ax].arm}))`)],
+    rows: cm.atBudget.map((r) => [label(r.id), ...COMPUTE_AXES.map((ax) => ci(r.pass1[ax].filter(Number.isFinite), pctPlain))]),
+  };
+}
+
+/** What the two tables measure, in one paragraph. */
+export function computeMatchedNote(cm: ComputeMatched): string {
+  return 'Compute is training compute up to that point (whole RL steps: rollout, forward, backward, optimizer; evaluation and the fork-only cosine diagnostic excluded), FLOPs counted and GPU time from timestamp queries. ' +
+    `Each seed's held-out pass@1 curve (its sampled evaluations, starting from the SFT base at zero compute) is interpolated linearly between evaluations: the compute at which it first reaches each level ` +
+    `(${cm.levels.map((l) => `${pctPlain(l)}%`).join(', ') || 'none: no arm improves on the base'}; ${cm.levelRule}), and its pass@1 at the cheapest arm's mean total compute ` +
+    '(a run that ended below that budget counts its final pass@1). Means over seeds ± 95% t-interval half-widths; a level a seed never reaches is not extrapolated, and the table says how many seeds reach it.';
 }
 
 // ---- text ----
