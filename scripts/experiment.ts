@@ -7,6 +7,7 @@
 //   npm run experiment -- --plan            measure this machine, print the plan, stop
 //   npm run experiment -- --report          re-render summary.md and report.html from runs/
 //   npm run experiment -- --readme          rewrite README.md's Results section from <out>/
+//   (--report and --readme refuse a folder holding a report but not its records: see report/RECORDS.md)
 //
 // A rerun skips finished jobs (resume); a job file made with other settings is an error, not mixed in.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';

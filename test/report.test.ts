@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { backwardSaved, collectRun, pct, SECTIONS } from '../train/charts.js';
+import { backwardSaved, collectRun, pct, rlRewardChart, SECTIONS } from '../train/charts.js';
 import { writeReport } from '../train/report.js';
 import { chartsBundle, CHARTS_BUNDLE } from '../scripts/build-charts.js';
 import { chromiumTest, dumpDom } from './chromium.js';
@@ -116,6 +116,30 @@ t('RL run: every chart, the data, the numbers, offline', () => {
   assert.equal(plain(inPage.map((c: any) => [c.id, c.data])), plain(inNode.map((c) => [c.id, c.data])));
 
   pages.rl = dir;
+});
+
+t('RL run: sampled pass@1 during RL is charted beside greedy accuracy; a run recorded before it has no such series', () => {
+  const sampled = (step: number) => ({ pass1: 0.3 + step / 100, samples: 4, problems: 100, temperature: 1 });
+  // greedy evaluations during RL as train/rl.ts emits them, each with the pipeline's sampled pass@1
+  const records = rlRecords(40).flatMap((r: any) => (r.stage === 'eval' && r.step < 40
+    ? [{ stage: 'eval', step: r.step, greedyAccuracy: r.greedyAccuracy, problems: 100, sampled: sampled(r.step) }] : [r]));
+  records.push({ stage: 'eval', step: 40, greedyAccuracy: 0.6, problems: 100, sampled: sampled(40) });
+  const c = rlRewardChart(collectRun(records));
+  const labels = (c.opts!.series as { label?: string }[]).map((x) => x.label);
+  const i = labels.indexOf('held-out sampled pass@1');
+  assert.ok(i > 0, `series: ${labels.join(', ')}`);
+  const xs = c.data![0] as number[], ys = c.data![i] as (number | null)[];
+  assert.equal(xs.flatMap((x, j) => (ys[j] === null ? [] : [[x, ys[j]]])), [10, 20, 30, 40].map((s) => [s, sampled(s).pass1]));
+  // the base's pass@1 (k = 1 of its pass@k) as a flat reference line
+  const b = labels.indexOf('SFT base sampled pass@1');
+  assert.ok(b > 0 && (c.data![b] as number[]).every((y) => y === passAtK(0.35)[0].passAtK));
+  assert.match(c.caption, 'sampled pass@1 at the same steps from 4 samples on each of 100 problems at temperature 1');
+  const dir = fixture(records);
+  assert.ok(readFileSync(writeReport(dir), 'utf8').includes('held-out sampled pass@1'), 'in the page');
+  // records written before the field existed: no sampled series, and the caption claims none
+  const old = rlRewardChart(collectRun(rlRecords(40)));
+  assert.not.ok((old.opts!.series as { label?: string }[]).some((x) => x.label?.includes('sampled')));
+  assert.not.match(old.caption, 'sampled');
 });
 
 chromiumTest(t, 'RL run: every chart mounts in Chromium', () => {

@@ -79,6 +79,7 @@ var ForkCharts = (() => {
     heldout: "#d62728",
     base: "#7f7f7f",
     sft: "#2ca02c",
+    sampled: "#17becf",
     rollout: "#9467bd",
     forward: "#2ca02c",
     backward: "#ff7f0e",
@@ -125,7 +126,7 @@ var ForkCharts = (() => {
     } }
   });
   function rlRewardChart(run) {
-    const c = { id: "rl-reward", title: "RL reward and held-out accuracy", caption: "" };
+    const c = { id: "rl-reward", title: "RL reward, held-out accuracy and sampled pass@1", caption: "" };
     if (!run.rlSteps.length) return { ...c, note: "No RL step records (an SFT-only run): no reward to plot." };
     const reward = run.rlSteps.map((r) => [r.step, r.reward]);
     const held = run.evals.map((e) => [e.step, e.greedyAccuracy]);
@@ -135,7 +136,18 @@ var ForkCharts = (() => {
       series.push([...reward, ...held].map(([x]) => [x, run.baseEval.greedyAccuracy]));
       s.push(line("SFT base held-out accuracy", COLORS.base, { dash: [6, 4], width: 1.5, points: { show: false } }));
     }
-    c.caption = `Mean reward of each RL batch and greedy exact-match accuracy on held-out problems (${run.evals.length} evaluations${run.evals.length ? `, ${run.evals[run.evals.length - 1].problems} problems each` : ""}).`;
+    const sampled = run.evals.flatMap((e) => e.sampled ? [e.sampled] : []);
+    if (sampled.length) {
+      series.push(run.evals.flatMap((e) => e.sampled ? [[e.step, e.sampled.pass1]] : []));
+      s.push(line("held-out sampled pass@1", COLORS.sampled, { points: { show: true, size: 6 } }));
+      const base1 = run.baseEval?.passAtK?.find((p) => p.k === 1);
+      if (base1) {
+        series.push([...reward, ...held].map(([x]) => [x, base1.passAtK]));
+        s.push(line("SFT base sampled pass@1", COLORS.sampled, { dash: [2, 3], width: 1.5, points: { show: false } }));
+      }
+    }
+    const last = sampled[sampled.length - 1];
+    c.caption = `Mean reward of each RL batch and greedy exact-match accuracy on held-out problems (${held.length} evaluations${run.evals.length ? `, ${run.evals[run.evals.length - 1].problems} problems each` : ""})` + (last ? `; sampled pass@1 at the same steps from ${last.samples} samples on each of ${last.problems} problems at temperature ${last.temperature}${run.baseEval?.passAtK?.length ? ` (the SFT base's from its ${run.baseEval.samples} pass@k samples)` : ""}.` : ".");
     return { ...c, data: align(series), opts: { width: W, height: H, scales: xLinear, series: s, axes: [stepAxis("RL step"), axis("reward / accuracy", (v) => v.toFixed(2))] } };
   }
   function sftAccuracyChart(run) {

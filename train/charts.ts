@@ -6,7 +6,7 @@
 // So nothing here may touch node: modules, and it builds its own bar paths instead of using
 // uPlot.paths.bars (uPlot is the page's global, not bundled).
 import type uPlot from 'uplot';
-import { PHASES, type HeldOutEvalRecord, type Phase, type RlStepRecord, type SftEvalRecord, type SftStepRecord } from './schema.js';
+import { PHASES, type HeldOutEvalRecord, type Phase, type RlEvalMetrics, type RlStepRecord, type SftEvalRecord, type SftStepRecord } from './schema.js';
 
 // ---- what the charts read of metrics.jsonl's records (train/schema.ts) ----
 
@@ -17,7 +17,9 @@ export type SftEval = SftEvalRecord;
 /** An RL step without its rollout samples (the page's token view reads those, no chart does);
  * runs from before entropy histograms and the non-finite guard lack those fields. */
 export type RlStep = Omit<RlStepRecord, 'samples' | 'entropyHistogram' | 'gradNorm' | 'skipped'> & Partial<Pick<RlStepRecord, 'entropyHistogram' | 'gradNorm' | 'skipped'>>;
-export type HeldOutEval = HeldOutEvalRecord;
+/** A held-out evaluation during or after RL: the final (and base) records carry pass@k; those during
+ * RL carry greedy accuracy and, since it was recorded, the sampled pass@1 (RlEvalMetrics). */
+export type HeldOutEval = HeldOutEvalRecord & Pick<RlEvalMetrics, 'sampled'>;
 
 /** A run's records, sorted by kind. Plain JSON, so the report can inline it as is. */
 export interface RunData {
@@ -71,7 +73,7 @@ const sum = (xs: number[]) => xs.reduce((a, b) => a + (fin(b) ? b : 0), 0);
 export interface Chart { id: string; title: string; caption: string; opts?: uPlot.Options; data?: uPlot.AlignedData; note?: string }
 
 const COLORS = {
-  reward: '#1f77b4', heldout: '#d62728', base: '#7f7f7f', sft: '#2ca02c',
+  reward: '#1f77b4', heldout: '#d62728', base: '#7f7f7f', sft: '#2ca02c', sampled: '#17becf',
   rollout: '#9467bd', forward: '#2ca02c', backward: '#ff7f0e', optimizer: '#8c564b', hist: '#4c78a8',
 };
 const W = 900, H = 280;
@@ -124,7 +126,7 @@ const padX = (xs: number[]) => ({
 });
 
 export function rlRewardChart(run: RunData): Chart {
-  const c: Chart = { id: 'rl-reward', title: 'RL reward and held-out accuracy', caption: '' };
+  const c: Chart = { id: 'rl-reward', title: 'RL reward, held-out accuracy and sampled pass@1', caption: '' };
   if (!run.rlSteps.length) return { ...c, note: 'No RL step records (an SFT-only run): no reward to plot.' };
   const reward = run.rlSteps.map((r) => [r.step, r.reward] as [number, number | null]);
   const held = run.evals.map((e) => [e.step, e.greedyAccuracy] as [number, number | null]);
@@ -135,8 +137,23 @@ export function rlRewardChart(run: RunData): Chart {
     series.push([...reward, ...held].map(([x]) => [x, run.baseEval!.greedyAccuracy]));
     s.push(line('SFT base held-out accuracy', COLORS.base, { dash: [6, 4], width: 1.5, points: { show: false } }));
   }
-  c.caption = `Mean reward of each RL batch and greedy exact-match accuracy on held-out problems (${run.evals.length} evaluations` +
-    `${run.evals.length ? `, ${run.evals[run.evals.length - 1].problems} problems each` : ''}).`;
+  // Sampled pass@1 at the same evaluations (greedy accuracy sits at its ceiling on the default task;
+  // sampled pass@1 is what RL moves). Runs written before it existed have none: no series, no claim.
+  const sampled = run.evals.flatMap((e) => (e.sampled ? [e.sampled] : []));
+  if (sampled.length) {
+    series.push(run.evals.flatMap((e) => (e.sampled ? [[e.step, e.sampled.pass1] as [number, number]] : [])));
+    s.push(line('held-out sampled pass@1', COLORS.sampled, { points: { show: true, size: 6 } }));
+    const base1 = run.baseEval?.passAtK?.find((p) => p.k === 1);
+    if (base1) {
+      series.push([...reward, ...held].map(([x]) => [x, base1.passAtK]));
+      s.push(line('SFT base sampled pass@1', COLORS.sampled, { dash: [2, 3], width: 1.5, points: { show: false } }));
+    }
+  }
+  const last = sampled[sampled.length - 1];
+  c.caption = `Mean reward of each RL batch and greedy exact-match accuracy on held-out problems (${held.length} evaluations` +
+    `${run.evals.length ? `, ${run.evals[run.evals.length - 1].problems} problems each` : ''})` +
+    (last ? `; sampled pass@1 at the same steps from ${last.samples} samples on each of ${last.problems} problems at temperature ${last.temperature}` +
+      `${run.baseEval?.passAtK?.length ? ` (the SFT base's from its ${run.baseEval.samples} pass@k samples)` : ''}.` : '.');
   return { ...c, data: align(series), opts: { width: W, height: H, scales: xLinear, series: s, axes: [stepAxis('RL step'), axis('reward / accuracy', (v) => v.toFixed(2))] } };
 }
 

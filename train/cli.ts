@@ -3,7 +3,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { TASK_NAMES, type TaskConfig } from '../verify/index.js';
 import type { GPTConfig } from '../model/config.js';
-import { DEFAULT_PASS_K, DEFAULT_SFT, DEFAULT_SFT_MODEL, taskDefaults } from './defaults.js';
+import { DEFAULT_PASS_K, DEFAULT_RL_EVAL_SAMPLES, DEFAULT_SFT, DEFAULT_SFT_MODEL, taskDefaults } from './defaults.js';
 import type { SftOptions } from './sft.js';
 import type { RlOptions } from './rl.js';
 import { DEFAULT_RL } from './defaults.js';
@@ -13,8 +13,9 @@ import { parseSetting, RULES, validateSettings, type Rule, type Setting } from '
 export interface RunOptions {
   stage: 'sft' | 'all';
   rl: RlOptions;
-  /** held-out pass@k: samples per problem, problems, temperature */
-  passK: { samples: number; problems: number; temperature: number };
+  /** held-out pass@k: samples per problem, problems, temperature; curveSamples: samples per problem of
+   * the sampled pass@1 at each RL evaluation (0 or absent, as in runs saved before it existed: none) */
+  passK: { samples: number; problems: number; temperature: number; curveSamples?: number };
   task: TaskConfig;
   model: GPTConfig;
   sft: SftOptions;
@@ -82,7 +83,7 @@ const FLAGS: Record<Setting, string> = {
   'rl.warmupSteps': '--rl_warmup_steps', 'rl.temperature': '--temperature', 'rl.forkTemperature': '--fork_temperature', 'rl.forkThreshold': '--fork_threshold',
   'rl.epsilon': '--epsilon', 'rl.epsilonHigh': '--epsilon_high', 'rl.topEntropyQuantile': '--top_entropy_quantile', 'rl.alpha': '--alpha', 'rl.kappa': '--kappa',
   'rl.evalEvery': '--rl_eval_every', 'rl.backward': '--sparse_backward', 'rl.logGradCosine': '--log_grad_cosine',
-  'passK.samples': '--pass_k_samples', 'passK.problems': '--pass_k_problems',
+  'passK.samples': '--pass_k_samples', 'passK.problems': '--pass_k_problems', 'passK.curveSamples': '--rl_eval_samples',
 };
 
 /** The --help table of the defaults that follow --task (each applies unless its flag is given). */
@@ -149,6 +150,7 @@ export function buildCli(): Command {
     .option('--rl_eval_every <n>', 'held-out greedy accuracy every n RL steps (0: at the end only)', arg('--rl_eval_every', 'rl.evalEvery'), r.evalEvery)
     .option('--pass_k_samples <n>', 'samples per held-out problem for pass@k', arg('--pass_k_samples', 'passK.samples'), DEFAULT_PASS_K.samples)
     .option('--pass_k_problems <n>', 'held-out problems for pass@k', arg('--pass_k_problems', 'passK.problems'), DEFAULT_PASS_K.problems)
+    .option('--rl_eval_samples <n>', 'at each RL evaluation also sampled pass@1 from n samples per pass@k problem (0: greedy only)', arg('--rl_eval_samples', 'passK.curveSamples'), DEFAULT_RL_EVAL_SAMPLES)
     // reliability
     .option('--save_steps <n>', 'save a checkpoint to resume from every n SFT and RL steps (0: only when stopping)', arg('--save_steps', { kind: 'int', min: 0 }), 20)
     .option('--resume <run_dir>', 'continue an interrupted run in its folder, with its saved settings, from its latest checkpoint')
@@ -205,7 +207,7 @@ function optionsFrom(o: Record<string, any>): RunOptions {
     logGradCosine: !!o.log_grad_cosine, evalEvery: o.rl_eval_every, evalProblems: o.eval_problems,
   };
   const sft: SftOptions = { task, steps: o.sft_steps, batchSize: o.sft_batch_size, learningRate: o.sft_learning_rate, warmupSteps: o.warmup_steps, seed: o.seed, evalEvery: o.eval_every, evalProblems: o.eval_problems, labelNoise: o.label_noise ?? byTask.labelNoise };
-  const passK = { samples: o.pass_k_samples, problems: o.pass_k_problems, temperature: o.temperature };
+  const passK = { samples: o.pass_k_samples, problems: o.pass_k_problems, temperature: o.temperature, curveSamples: o.rl_eval_samples };
   validateSettings({ task, model, sft, rl, passK }, (k) => FLAGS[k]);
   return {
     stage: o.stage,

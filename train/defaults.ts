@@ -54,6 +54,9 @@ export const DEFAULT_RL: RlOptions = {
 
 /** Held-out pass@k: samples per problem (≥ 64 for k up to 64) and problems. */
 export const DEFAULT_PASS_K = { samples: 64, problems: 200 };
+/** Samples per held-out problem (on the pass@k problems) for the sampled pass@1 at each RL evaluation:
+ * a few, so it costs little next to the step it follows; 0 turns it off. */
+export const DEFAULT_RL_EVAL_SAMPLES = 4;
 
 /** The defaults that depend on the task: each applies unless its flag (or form field) is given. */
 export interface TaskDefaults {

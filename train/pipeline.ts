@@ -16,7 +16,7 @@ import { passKs } from './metrics.js';
 import { RlTrainer, type RewardFn, type RlOptions } from './rl.js';
 import {
   PHASES, type HeldOutEvalRecord, type MetricsRecord, type PhaseOrDiagnostic, type RlEvalMetrics, type RlProgress,
-  type RlStepMetrics, type RlStepRecord, type RunSummary, type SftEvalRecord, type SftStepRecord, type Stage,
+  type RlStepMetrics, type RlStepRecord, type RunSummary, type SampledPass1, type SftEvalRecord, type SftStepRecord, type Stage,
 } from './schema.js';
 import { seedPlan } from './seeds.js';
 import type { SftHooks, SftOptions } from './sft.js';
@@ -25,7 +25,11 @@ import type { SftHooks, SftOptions } from './sft.js';
 export const PASS_KS = passKs(64);
 
 /** Held-out pass@k: samples per problem, problems (the first of the held-out set), temperature. */
-export interface PassKOptions { samples: number; problems: number; temperature: number }
+export interface PassKOptions {
+  samples: number; problems: number; temperature: number;
+  /** samples per problem of the sampled pass@1 at each RL evaluation (0 or absent: none) */
+  curveSamples?: number;
+}
 
 /** A fresh model for SFT: GPT-2 initialisation from the seed plan. */
 export function freshModel(rt: Runtime, cfg: GPTConfig, sft: SftOptions): GPT {
@@ -130,6 +134,16 @@ export class RlStage {
   /** Sampled pass@k on the first `p.problems` held-out problems, at the seed plan's evaluation seed. */
   passAtK(p: PassKOptions): Promise<{ k: number; passAtK: number }[]> {
     return passAtKCurve(this.model, this.o.task, this.trainer.heldout.slice(0, p.problems), p.samples, PASS_KS, { temperature: p.temperature, seed: seedPlan(this.o.seed).evaluation.final });
+  }
+
+  /**
+   * Sampled pass@1 after `step` steps, from `p.curveSamples` samples on the pass@k problems. Its
+   * sampling seed is the seed plan's evaluation.curve(step): no training stream is drawn from.
+   */
+  async sampledPass1(step: number, p: PassKOptions): Promise<SampledPass1> {
+    const samples = p.curveSamples ?? 0;
+    const [one] = await passAtKCurve(this.model, this.o.task, this.trainer.heldout.slice(0, p.problems), samples, [1], { temperature: p.temperature, seed: seedPlan(this.o.seed).evaluation.curve(step) });
+    return { pass1: one.passAtK, samples, problems: this.heldoutFor(p), temperature: p.temperature };
   }
 
   /** The SFT base's held-out record: greedy accuracy, and pass@k unless `passK` is null (the page). */
@@ -246,8 +260,9 @@ async function rlStage(model: GPT, o: PipelineOptions, hooks: PipelineHooks, res
         await hooks.afterStep?.('rl', rec);
       },
       onEval: async (e) => {
-        await hooks.record(e);
-        await hooks.afterEval?.('rl', e);
+        const r: RlEvalMetrics = (o.passK.curveSamples ?? 0) > 0 ? { ...e, sampled: await rl.sampledPass1(e.step, o.passK) } : e;
+        await hooks.record(r);
+        await hooks.afterEval?.('rl', r);
       },
       onCheckpoint: (c) => {
         sync();

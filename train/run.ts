@@ -199,7 +199,8 @@ async function main(): Promise<void> {
         if (!process.stdout.isTTY) console.log(`SFT step ${r.step}: held-out greedy accuracy ${pct(r.heldoutAccuracy)} on ${r.problems}`);
       } else if (s === 'rl' && 'greedyAccuracy' in r && !('passAtK' in r)) {
         bars.rl.update({ acc: pct(r.greedyAccuracy) });
-        if (!process.stdout.isTTY) console.log(`RL step ${r.step}: held-out greedy accuracy ${pct(r.greedyAccuracy)}`);
+        const sampled = 'sampled' in r && r.sampled ? `, sampled pass@1 ${pct(r.sampled.pass1)} (${r.sampled.samples} samples × ${r.sampled.problems} problems)` : '';
+        if (!process.stdout.isTTY) console.log(`RL step ${r.step}: held-out greedy accuracy ${pct(r.greedyAccuracy)}${sampled}`);
       }
     },
     onCheckpoint: async (s, model, c, run) => {

@@ -71,8 +71,15 @@ export interface RlStepMetrics {
 /** The metrics.jsonl line of an RL step: the step's metrics and the analytic dense backward FLOPs of the same batch. */
 export interface RlStepRecord extends RlStepMetrics { denseBackwardFlops: number }
 
-/** Greedy held-out accuracy during RL (train/rl.ts's evaluations). */
-export interface RlEvalMetrics { stage: 'eval'; step: number; greedyAccuracy: number; problems: number }
+/** Greedy held-out accuracy during RL (train/rl.ts's evaluations); `sampled`: the pipeline's sampled
+ * pass@1 at the same step (absent when off, and in runs written before it existed: an added optional
+ * field, so RUN_SCHEMA stays 1 and old run folders read as they are). */
+export interface RlEvalMetrics {
+  stage: 'eval'; step: number; greedyAccuracy: number; problems: number;
+  sampled?: SampledPass1;
+}
+/** Sampled held-out pass@1: `samples` per problem on `problems` problems at `temperature`. */
+export interface SampledPass1 { pass1: number; samples: number; problems: number; temperature: number }
 /** A held-out evaluation with pass@k: the SFT base's (step 0) and the final one. */
 export interface HeldOutEvalRecord {
   stage: 'eval' | 'sft-base-eval'; step: number; greedyAccuracy: number;

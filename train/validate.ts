@@ -27,7 +27,7 @@ export const RULES = {
   'rl.epsilon': { kind: 'number', min: 0, max: 1 }, 'rl.epsilonHigh': nonNegative,
   'rl.topEntropyQuantile': { kind: 'number', min: 0, open: true, max: 1 },
   'rl.alpha': nonNegative, 'rl.kappa': positive, 'rl.evalEvery': int(0),
-  'passK.samples': int(1), 'passK.problems': int(1),
+  'passK.samples': int(1), 'passK.problems': int(1), 'passK.curveSamples': int(0),
 } as const satisfies Record<string, Rule>;
 /** A setting with a rule, or one the rules between settings name. */
 export type Setting = keyof typeof RULES | 'rl.backward' | 'rl.logGradCosine';
@@ -70,7 +70,7 @@ export interface RunSettings {
   model: GPTConfig;
   sft?: { steps: number; batchSize: number; learningRate: number; warmupSteps: number; evalEvery: number; evalProblems: number; labelNoise?: number; seed: number };
   rl?: RlOptions;
-  passK?: { samples: number; problems: number };
+  passK?: { samples: number; problems: number; curveSamples?: number };
 }
 
 const MODEL_FIELDS = { nLayer: 'model.nLayer', nHead: 'model.nHead', dModel: 'model.dModel', contextLength: 'model.contextLength' } as const;
@@ -112,6 +112,7 @@ export function validateSettings(s: RunSettings, name: (setting: Setting) => str
   }
   if (s.passK) {
     check('passK.samples', s.passK.samples); check('passK.problems', s.passK.problems);
+    if (s.passK.curveSamples !== undefined) check('passK.curveSamples', s.passK.curveSamples);
     if (s.passK.samples < 64) throw new Error(`${name('passK.samples')} ${s.passK.samples} is below 64; pass@k is reported for k up to 64`);
   }
 }
