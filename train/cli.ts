@@ -82,7 +82,7 @@ const FLAGS: Record<Setting, string> = {
   'rl.maxSteps': '--max_steps', 'rl.numPrompts': '--num_prompts', 'rl.numGenerations': '--num_generations', 'rl.learningRate': '--learning_rate',
   'rl.warmupSteps': '--rl_warmup_steps', 'rl.temperature': '--temperature', 'rl.forkTemperature': '--fork_temperature', 'rl.forkThreshold': '--fork_threshold',
   'rl.epsilon': '--epsilon', 'rl.epsilonHigh': '--epsilon_high', 'rl.topEntropyQuantile': '--top_entropy_quantile', 'rl.alpha': '--alpha', 'rl.kappa': '--kappa',
-  'rl.evalEvery': '--rl_eval_every', 'rl.backward': '--sparse_backward', 'rl.logGradCosine': '--log_grad_cosine',
+  'rl.evalEvery': '--rl_eval_every', 'rl.backward': '--sparse_backward', 'rl.logGradCosine': '--log_grad_cosine', 'rl.numIterations': '--num_iterations',
   'passK.samples': '--pass_k_samples', 'passK.problems': '--pass_k_problems', 'passK.curveSamples': '--rl_eval_samples',
 };
 
@@ -147,6 +147,9 @@ export function buildCli(): Command {
     .option('--kappa <x>', 'entropy shaping κ', arg('--kappa', 'rl.kappa'), r.kappa)
     .option('--dynamic_sampling', 'DAPO: replace groups whose rewards are all equal with fresh prompts', r.dynamicSampling)
     .option('--log_grad_cosine', 'with forkOnly: log the cosine to the exact gradient each step (one extra backward)', r.logGradCosine)
+    .option('--num_iterations <n>', 'optimisation passes over each rollout batch (TRL); passes after the first run a fresh forward', arg('--num_iterations', 'rl.numIterations'), 1)
+    .addOption(new Option('--reuse_rollout <bool>', "take the update's logits and activations from the rollout instead of a training forward (false: recompute)").choices(['true', 'false']).default('true'))
+    .addOption(new Option('--causal_tail <bool>', "exact backward: skip each sequence's rows after its last selected one (false: the full dense part)").choices(['true', 'false']).default('true'))
     .option('--rl_eval_every <n>', 'held-out greedy accuracy every n RL steps (0: at the end only)', arg('--rl_eval_every', 'rl.evalEvery'), r.evalEvery)
     .option('--pass_k_samples <n>', 'samples per held-out problem for pass@k', arg('--pass_k_samples', 'passK.samples'), DEFAULT_PASS_K.samples)
     .option('--pass_k_problems <n>', 'held-out problems for pass@k', arg('--pass_k_problems', 'passK.problems'), DEFAULT_PASS_K.problems)
@@ -205,6 +208,7 @@ function optionsFrom(o: Record<string, any>): RunOptions {
     backward: o.sparse_backward, lossNormalization: o.loss_normalization, advantage: o.advantage,
     entropyShaping: !!o.entropy_shaping, alpha: o.alpha, kappa: o.kappa, dynamicSampling: !!o.dynamic_sampling,
     logGradCosine: !!o.log_grad_cosine, evalEvery: o.rl_eval_every, evalProblems: o.eval_problems,
+    numIterations: o.num_iterations, reuseRollout: o.reuse_rollout !== 'false', causalTail: o.causal_tail !== 'false',
   };
   const sft: SftOptions = { task, steps: o.sft_steps, batchSize: o.sft_batch_size, learningRate: o.sft_learning_rate, warmupSteps: o.warmup_steps, seed: o.seed, evalEvery: o.eval_every, evalProblems: o.eval_problems, labelNoise: o.label_noise ?? byTask.labelNoise };
   const passK = { samples: o.pass_k_samples, problems: o.pass_k_problems, temperature: o.temperature, curveSamples: o.rl_eval_samples };

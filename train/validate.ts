@@ -26,7 +26,7 @@ export const RULES = {
   'rl.temperature': positive, 'rl.forkTemperature': nonNegative, 'rl.forkThreshold': nonNegative,
   'rl.epsilon': { kind: 'number', min: 0, max: 1 }, 'rl.epsilonHigh': nonNegative,
   'rl.topEntropyQuantile': { kind: 'number', min: 0, open: true, max: 1 },
-  'rl.alpha': nonNegative, 'rl.kappa': positive, 'rl.evalEvery': int(0),
+  'rl.alpha': nonNegative, 'rl.kappa': positive, 'rl.evalEvery': int(0), 'rl.numIterations': int(1),
   'passK.samples': int(1), 'passK.problems': int(1), 'passK.curveSamples': int(0),
 } as const satisfies Record<string, Rule>;
 /** A setting with a rule, or one the rules between settings name. */
@@ -106,7 +106,7 @@ export function validateSettings(s: RunSettings, name: (setting: Setting) => str
     check('rl.learningRate', o.learningRate); check('rl.warmupSteps', o.warmupSteps); check('rl.temperature', o.temperature);
     check('rl.forkTemperature', o.forkTemperature); check('rl.forkThreshold', o.forkThreshold); check('rl.epsilon', o.epsilon);
     check('rl.epsilonHigh', o.epsilonHigh); check('rl.topEntropyQuantile', o.topEntropyQuantile); check('rl.alpha', o.alpha);
-    check('rl.kappa', o.kappa); check('rl.evalEvery', o.evalEvery); check('evalProblems', o.evalProblems);
+    check('rl.kappa', o.kappa); check('rl.evalEvery', o.evalEvery); check('evalProblems', o.evalProblems); check('rl.numIterations', o.numIterations);
     if (!['exact', 'forkOnly', 'dense'].includes(o.backward)) throw new Error(`${name('rl.backward')} must be exact, forkOnly or dense, got "${o.backward}"`);
     if (o.logGradCosine && o.backward !== 'forkOnly') throw new Error(`${name('rl.logGradCosine')} compares fork-only with exact gradients; it needs ${name('rl.backward')} forkOnly`);
   }
