@@ -146,7 +146,7 @@ t('summary.md, report.html and the README section are generated from the records
   }
   assert.ok(cm.levels.every(unit), 'levels are pass@1 values');
   const section = readmeSection(out, 'npm run experiment -- --readme');
-  assert.match(section, 'Compute-matched: ');
+  assert.match(section, '**Compute-matched comparison** (the same compute, which arm is best?). Compute is training compute');
   if (!levelsOf.startsWith('none')) assert.match(section, /\| arm \| GFLOP to /);
   assert.match(section, /\| arm \| pass@1 \(%\) at \d+\.\d GFLOP \(the total of \([a-g]\)\) \|/);
   assert.match(section, `raw records: the ${jobs(grid()).length} files of [\`${out}/runs/\`]`);

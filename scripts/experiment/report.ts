@@ -242,7 +242,7 @@ export function readmeSection(out: string, command: string): string {
     lines.push(`From [\`${out}/summary.md\`](${out}/summary.md) (charts: [\`${out}/report.html\`](${out}/report.html), raw records: the ${s.finished} files of [\`${out}/runs/\`](${out}/runs/)). ${describeGrid(s, meta)[0]}`, '');
     lines.push(markdownTable(armTable(s)), '', ...headline(s).map((h) => `- ${h}`), '');
     const cm = computeMatched(s), bt = budgetTable(cm, s);
-    lines.push('Compute-matched: ' + computeMatchedNote(cm));
+    lines.push(`**Compute-matched comparison** (the same compute, which arm is best?). ${computeMatchedNote(cm)}`);
     if (cm.levels.length) lines.push('', markdownTable(reachTable(cm, s)));
     if (bt) lines.push('', markdownTable(bt));
   }
