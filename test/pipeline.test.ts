@@ -34,21 +34,30 @@ t('RL accounts: per-phase sums in order, the diagnostic apart, and a resumed run
   const a = new RlAccounts();
   assert.equal(a.toTotals(), {}, 'nothing before the first step');
   assert.is(a.backwardFlopsSaved(), 0);
-  for (let i = 1; i <= 5; i++) a.add(step(i), 10 * (3 + i), i === 2 ? { flops: 7, ms: 1 } : undefined);
+  const dense = (i: number) => ({ backward: 10 * (3 + i), step: 100 * i });
+  for (let i = 1; i <= 5; i++) a.add(step(i), dense(i), i === 2 ? { flops: 7, ms: 1 } : undefined);
   let fwd = 0;
   for (let i = 1; i <= 5; i++) fwd += 0.1 * i;
   assert.is(a.flops.forward, fwd, 'summed in step order');
   assert.is(a.flops.diagnostic, 7);
   assert.equal(a.training(), { flops: a.flops.rollout + a.flops.forward + a.flops.backward + a.flops.optimizer, backwardFlops: 30, gpuMs: a.ms.rollout + a.ms.forward + a.ms.backward + a.ms.optimizer });
   assert.is(a.backwardFlopsSaved(), 1 - 30 / 300);
+  assert.is(a.denseStepFlops, 1500);
+  assert.is(a.stepFlopsSaved(), 1 - a.training().flops / 1500, 'whole steps: the four phases against the dense steps');
   // interrupted after step 3, continued from the saved totals (as a checkpoint's JSON holds them)
   const b = new RlAccounts();
-  for (let i = 1; i <= 3; i++) b.add(step(i), 10 * (3 + i));
-  const saved = JSON.parse(JSON.stringify({ totals: b.toTotals(), dense: b.denseBackwardFlops }));
-  const c = RlAccounts.from(saved.totals, saved.dense);
-  for (let i = 4; i <= 5; i++) c.add(step(i), 10 * (3 + i));
+  for (let i = 1; i <= 3; i++) b.add(step(i), dense(i));
+  const saved = JSON.parse(JSON.stringify({ totals: b.toTotals(), dense: b.denseBackwardFlops, denseStep: b.denseStepFlops }));
+  const c = RlAccounts.from(saved.totals, saved.dense, saved.denseStep);
+  for (let i = 4; i <= 5; i++) c.add(step(i), dense(i));
   assert.equal(c.toTotals(), a.toTotals());
   assert.is(c.denseBackwardFlops, a.denseBackwardFlops);
+  assert.is(c.stepFlopsSaved(), a.stepFlopsSaved());
+  // a checkpoint written before whole-step accounting has no dense-step total: the ratio is unknown, not wrong
+  const old = RlAccounts.from(saved.totals, saved.dense);
+  for (let i = 4; i <= 5; i++) old.add(step(i), dense(i));
+  assert.ok(Number.isNaN(old.stepFlopsSaved()), 'unknown after a resume from an older checkpoint');
+  assert.ok(Number.isNaN(RlAccounts.from(saved.totals, saved.dense, null).stepFlopsSaved()), 'NaN written to JSON reads back as unknown');
   assert.equal(Object.keys(a.toTotals()), ['rollout', 'forward', 'backward', 'optimizer'], 'summary.json key order');
 });
 

@@ -42,6 +42,7 @@ var ForkCharts = (() => {
     sftAccuracyChart: () => sftAccuracyChart,
     sftLossChart: () => sftLossChart,
     si: () => si,
+    stepFlopsRatio: () => stepFlopsRatio,
     summaryTables: () => summaryTables
   });
 
@@ -245,6 +246,13 @@ var ForkCharts = (() => {
     const dense = sum(run.rlSteps.map((r) => r.denseBackwardFlops));
     return { saved: dense > 0 ? 1 - backward / dense : NaN, backward, dense };
   }
+  function stepFlopsRatio(run) {
+    const steps = run.rlSteps.filter((r) => r.flops);
+    if (!steps.length || steps.some((r) => !fin(r.denseStepFlops))) return { ratio: NaN, measured: NaN, dense: NaN };
+    const measured = sum(steps.map((r) => PHASES.reduce((t, p) => t + r.flops[p], 0)));
+    const dense = sum(steps.map((r) => r.denseStepFlops));
+    return { ratio: dense > 0 ? measured / dense : NaN, measured, dense };
+  }
   var STACK = ["backward", "forward", "optimizer", "rollout"];
   function phaseChart(run, kind) {
     const flops = kind === "flops";
@@ -272,11 +280,19 @@ var ForkCharts = (() => {
       const b = backwardSaved(run);
       series.push(line("backward if dense", COLORS.backward, { dash: [6, 4], width: 1.5, points: { show: false }, value: (_u, v) => fmt(v) }));
       data.push(steps.map((r) => fin(r.denseBackwardFlops) ? r.denseBackwardFlops : null));
-      c.caption = `Stacked per step, backward at the bottom so the dashed line (analytic FLOPs of a dense backward on the same batch) compares with it directly. Backward FLOPs saved vs dense over the run: ${pct(b.saved)} (${si(b.backward, "FLOP")} of ${si(b.dense, "FLOP")}). Totals: ${totals}.`;
+      c.caption = `Stacked per step, backward at the bottom so the dashed line (analytic FLOPs of a dense backward on the same batch) compares with it directly. Backward FLOPs saved vs dense over the run: ${pct(b.saved)} (${si(b.backward, "FLOP")} of ${si(b.dense, "FLOP")}). ${wholeStepSentence(run)}Totals: ${totals}.`;
     } else {
       c.caption = `Stacked per step, GPU milliseconds per phase as the runtime measured them. Totals: ${totals}.`;
     }
     return { ...c, data, opts: { width: W, height: H, scales: padX(xs), series, axes: [stepAxis("RL step"), { ...axis(flops ? "FLOPs" : "GPU ms", fmt), size: 70 }] } };
+  }
+  function wholeStepCell(run) {
+    const w = stepFlopsRatio(run);
+    return fin(w.ratio) ? `${fixed(w.ratio, 3)}× (${si(w.measured, "FLOP")} of ${si(w.dense, "FLOP")}; rollout, forward, backward and optimizer)` : "not recorded (a run from before whole-step accounting)";
+  }
+  function wholeStepSentence(run) {
+    const w = stepFlopsRatio(run);
+    return fin(w.ratio) ? `Whole steps (rollout, forward, backward, optimizer): ${fixed(w.ratio, 3)}× the FLOPs of plain dense steps on the same batches (forward recomputed, dense backward). ` : "";
   }
   var flopsChart = (run) => phaseChart(run, "flops");
   var gpuTimeChart = (run) => phaseChart(run, "ms");
@@ -363,6 +379,7 @@ var ForkCharts = (() => {
           ["final mean token entropy", `${fixed(l.entropyMean / LN2, 3)} bits (${fixed(l.entropyMean, 3)} nats)`],
           ["tokens trained on / response tokens", `${sum(r.map((x) => x.selected))} / ${sum(r.map((x) => x.responseTokens))} (${pct(sum(r.map((x) => x.selected)) / sum(r.map((x) => x.responseTokens)))})`],
           ["backward FLOPs saved vs dense", pct(b.saved)],
+          ["whole-step FLOPs vs plain dense steps", wholeStepCell(run)],
           ["FLOPs", phaseSum("flops")],
           ["GPU time", phaseSum("ms")]
         ]

@@ -8,7 +8,7 @@
 import type { AdamWState } from '../kernels/optim.js';
 import type { Runtime } from '../kernels/runtime.js';
 import { initParams, paramLayout, type GPTConfig } from '../model/config.js';
-import { predictBackwardFlops } from '../model/flops.js';
+import { predictBackwardFlops, predictStepFlops } from '../model/flops.js';
 import { GPT } from '../model/gpt.js';
 import { passAtKCurve } from './evaluate.js';
 import type { Resume, StepCheckpoint } from './loop.js';
@@ -44,6 +44,9 @@ export class RlAccounts {
   readonly ms = {} as Record<PhaseOrDiagnostic, number>;
   /** analytic dense backward FLOPs of the same batches: what the sparse backward is measured against */
   denseBackwardFlops = 0;
+  /** analytic FLOPs of the same steps run as plain dense steps (RlStepRecord.denseStepFlops); NaN once
+   * a step without it was added (a run resumed from a checkpoint written before it existed) */
+  denseStepFlops = 0;
   /** whether any step was added (here or before a resume): summary.json lists no phases before */
   private any = false;
 
@@ -52,18 +55,20 @@ export class RlAccounts {
   }
 
   /** Continues totals saved by toTotals() (a resumed run). */
-  static from(totals: Record<string, { flops: number; ms: number }>, denseBackwardFlops: number): RlAccounts {
+  static from(totals: Record<string, { flops: number; ms: number }>, denseBackwardFlops: number, denseStepFlops?: number | null): RlAccounts {
     const a = new RlAccounts();
     for (const p of PHASES) if (totals[p]) { a.flops[p] = totals[p].flops; a.ms[p] = totals[p].ms; a.any = true; }
     a.denseBackwardFlops = denseBackwardFlops;
+    a.denseStepFlops = a.any ? (denseStepFlops ?? NaN) : 0; // null: NaN as JSON wrote it
     return a;
   }
 
-  add(m: RlStepMetrics, dense: number, diagnostic?: { flops: number; ms: number }): void {
+  add(m: RlStepMetrics, dense: { backward: number; step: number }, diagnostic?: { flops: number; ms: number }): void {
     for (const p of PHASES) { this.flops[p] += m.flops[p]; this.ms[p] += m.ms[p]; }
     this.flops.diagnostic += diagnostic?.flops ?? 0;
     this.ms.diagnostic += diagnostic?.ms ?? 0;
-    this.denseBackwardFlops += dense;
+    this.denseBackwardFlops += dense.backward;
+    this.denseStepFlops += dense.step;
     this.any = true;
   }
 
@@ -80,6 +85,11 @@ export class RlAccounts {
   /** 1 − measured backward FLOPs / dense backward FLOPs (0 before any step). */
   backwardFlopsSaved(): number {
     return this.denseBackwardFlops > 0 ? 1 - this.flops.backward / this.denseBackwardFlops : 0;
+  }
+
+  /** 1 − measured whole-step training FLOPs / plain dense steps' (0 before any step; NaN if unknown). */
+  stepFlopsSaved(): number {
+    return this.denseStepFlops > 0 ? 1 - this.training().flops / this.denseStepFlops : this.any ? NaN : 0;
   }
 }
 
@@ -116,9 +126,15 @@ export class RlStage {
    * step: the diagnostic phase's cost is read from the runtime's per-step statistics. */
   record(m: RlStepMetrics): RlStepRecord {
     const B = this.o.numPrompts * this.o.numGenerations;
-    const dense = predictBackwardFlops(this.model.cfg, B, this.trainer.positions, m.selected, 'dense');
-    this.accounts.add(m, dense, this.model.rt.phaseStats().diagnostic);
-    return { ...m, denseBackwardFlops: dense };
+    const T = this.trainer.positions;
+    const dense = predictBackwardFlops(this.model.cfg, B, T, m.selected, 'dense');
+    // The plain dense step on the same batch: this step's own rollout and optimizer (their cost does
+    // not depend on the update's mode), one training forward over every row (reuse off: the entropy and
+    // the PG loss over every response token, as at ρ = 1) and the dense backward above.
+    const forward = predictStepFlops(this.model.cfg, { B, L: T + 1, k: m.responseTokens, mode: 'dense' }).forward;
+    const denseStep = m.flops.rollout + forward + dense + m.flops.optimizer;
+    this.accounts.add(m, { backward: dense, step: denseStep }, this.model.rt.phaseStats().diagnostic);
+    return { ...m, denseBackwardFlops: dense, denseStepFlops: denseStep };
   }
 
   /** One step (for drivers that evaluate on their own schedule, like the experiment). */
@@ -237,12 +253,12 @@ async function rlStage(model: GPT, o: PipelineOptions, hooks: PipelineHooks, res
     await hooks.onRlSetup?.(rl);
     if (resume) {
       progress = resume.progress;
-      rl.restore(resume.opt, resume.at, RlAccounts.from(progress.totals, progress.denseBackwardFlops));
+      rl.restore(resume.opt, resume.at, RlAccounts.from(progress.totals, progress.denseBackwardFlops, progress.denseStepFlops));
     } else {
       const base = await rl.baseEvaluation(o.passK);
       await hooks.record(base);
       await hooks.afterEval?.('rl', base);
-      progress = { baseGreedyAccuracy: base.greedyAccuracy, basePassAtK: base.passAtK, totals: {}, denseBackwardFlops: 0, seconds: 0 };
+      progress = { baseGreedyAccuracy: base.greedyAccuracy, basePassAtK: base.passAtK, totals: {}, denseBackwardFlops: 0, denseStepFlops: 0, seconds: 0 };
       // step 0: a crash during the first steps need not repeat the base evaluation
       await hooks.onCheckpoint?.('rl', model, { step: 0, data: rl.trainer.position.data, last: false, skipped: false }, progress);
     }
@@ -251,6 +267,7 @@ async function rlStage(model: GPT, o: PipelineOptions, hooks: PipelineHooks, res
     const sync = () => {
       progress.totals = rl.accounts.toTotals();
       progress.denseBackwardFlops = rl.accounts.denseBackwardFlops;
+      progress.denseStepFlops = rl.accounts.denseStepFlops;
       progress.seconds = before + (performance.now() - t0) / 1000;
     };
     const r = await rl.train({
@@ -283,6 +300,7 @@ async function rlStage(model: GPT, o: PipelineOptions, hooks: PipelineHooks, res
       basePassAtK: progress.basePassAtK, finalPassAtK,
       rlSteps: r.steps, rlSeconds: progress.seconds, phases: progress.totals,
       backwardFlopsSaved: rl.accounts.backwardFlopsSaved(),
+      stepFlopsSaved: rl.accounts.stepFlopsSaved(),
     };
   } finally {
     rl.destroy();

@@ -23,7 +23,7 @@ import { EOS, PAD, TOKENS, encodeExample, generate, sampler, verifyTokens, type 
 import { answerEnd, greedyAccuracy, rolloutLength } from './evaluate.js';
 import { NonFiniteGuard, type Resume, type StepCheckpoint } from './loop.js';
 import { groupAdvantages } from './metrics.js';
-import { PHASES, type Phase, type RlEvalMetrics, type RlStepMetrics } from './schema.js';
+import { PHASES, type Phase, type RlEvalMetrics, type RlStepMetrics, type RlUpdateInfo } from './schema.js';
 import { learningRate } from './schedule.js';
 import { packBatch } from './rlbatch.js';
 import { seedPlan, type SeedPlan } from './seeds.js';
@@ -80,7 +80,7 @@ export interface RlOptions {
 }
 
 // The step record and the phases live in the record schema (train/schema.ts); re-exported for rl.ts's users.
-export { PHASES, type Phase, type RlStepMetrics } from './schema.js';
+export { PHASES, type Phase, type RlStepMetrics, type RlUpdateInfo } from './schema.js';
 
 export interface RlHooks {
   onStep?(m: RlStepMetrics): void | Promise<void>;
@@ -107,16 +107,6 @@ export interface Rollout {
   noCapture?: 'not captured' | 'dynamic sampling';
 }
 
-/** How an update ran: recorded with the step, since it decides what the phase costs mean. */
-export interface RlUpdateInfo {
-  /** the backward mode that ran (backwardFor) */
-  backward: BackwardMode;
-  passes: number;
-  /** where the first pass's logits came from: the rollout ('reused') or a forward, and why */
-  reuse: 'reused' | 'off' | 'stale' | 'not captured' | 'dynamic sampling';
-  /** exact mode with causalTail: the rows its dense part covered and their causal pairs (first pass) */
-  tail?: { rows: number; pairs: number };
-}
 
 /**
  * The backward mode an update runs. At ρ = 1 (top selection) every response row is selected, so

@@ -279,7 +279,7 @@ async function warm(
   return ws.model;
 }
 
-function printRl(s: { baseGreedyAccuracy: number; finalGreedyAccuracy: number; basePassAtK: { k: number; passAtK: number }[]; finalPassAtK: { k: number; passAtK: number }[]; phases: Record<string, { flops: number; ms: number }>; backwardFlopsSaved: number }, opts: RunOptions): void {
+function printRl(s: { baseGreedyAccuracy: number; finalGreedyAccuracy: number; basePassAtK: { k: number; passAtK: number }[]; finalPassAtK: { k: number; passAtK: number }[]; phases: Record<string, { flops: number; ms: number }>; backwardFlopsSaved: number; stepFlopsSaved?: number }, opts: RunOptions): void {
   const pk = (xs: typeof s.basePassAtK, k: number) => xs.find((x) => x.k === k)?.passAtK ?? NaN;
   console.log(formatTable(['held-out', 'SFT base', 'after RL'], [
     ['greedy accuracy', pct(s.baseGreedyAccuracy), pct(s.finalGreedyAccuracy)],
@@ -287,6 +287,8 @@ function printRl(s: { baseGreedyAccuracy: number; finalGreedyAccuracy: number; b
   ]));
   console.log(formatTable(['phase', 'GFLOP', 'GPU s'], PHASES.map((p) => [p, ((s.phases[p]?.flops ?? 0) / 1e9).toFixed(2), ((s.phases[p]?.ms ?? 0) / 1000).toFixed(2)])));
   console.log(`backward FLOPs saved by the ${opts.rl.backward} sparse backward vs dense: ${pct(s.backwardFlopsSaved)}`);
+  const reuse = opts.rl.reuseRollout === false ? 'forward recomputed' : 'rollout reused';
+  if (Number.isFinite(s.stepFlopsSaved)) console.log(`whole-step FLOPs (rollout, forward, backward, optimizer; ${reuse}) saved vs plain dense steps on the same batches: ${pct(s.stepFlopsSaved!)}`);
 }
 
 await main();

@@ -7,6 +7,7 @@
 // message naming the file and what to do (checkSchema below). Bump a version when a field
 // changes meaning or disappears (adding an optional field needs no bump), and teach the readers the
 // old shape or refuse it with a message.
+import type { BackwardMode } from '../model/gpt.js';
 import type { RunOptions } from './cli.js';
 
 /** run.json, metrics.jsonl, summary.json and the training checkpoints of a run folder */
@@ -67,9 +68,28 @@ export interface RlStepMetrics {
   entropyHistogram: EntropyHistogram;
   /** a few rollouts for display */
   samples: RolloutSample[];
+  /** how the update ran (absent in runs written before rollout reuse: an added optional field) */
+  update?: RlUpdateInfo;
 }
-/** The metrics.jsonl line of an RL step: the step's metrics and the analytic dense backward FLOPs of the same batch. */
-export interface RlStepRecord extends RlStepMetrics { denseBackwardFlops: number }
+
+/** How an update ran: recorded with the step, since it decides what the phase costs mean. */
+export interface RlUpdateInfo {
+  /** the backward mode that ran (train/rl.ts backwardFor) */
+  backward: BackwardMode;
+  passes: number;
+  /** where the first pass's logits came from: the rollout ('reused') or a forward, and why */
+  reuse: 'reused' | 'off' | 'stale' | 'not captured' | 'dynamic sampling';
+  /** exact mode with causalTail: the rows its dense part covered and their causal pairs (first pass) */
+  tail?: { rows: number; pairs: number };
+}
+
+/**
+ * The metrics.jsonl line of an RL step: the step's metrics, the analytic dense backward FLOPs of the
+ * same batch, and `denseStepFlops`: the analytic FLOPs of the whole step had it run as a plain dense
+ * step — the same rollout and optimizer, one training forward recomputed over every row, the dense
+ * backward (absent in runs written before it existed).
+ */
+export interface RlStepRecord extends RlStepMetrics { denseBackwardFlops: number; denseStepFlops?: number }
 
 /** Greedy held-out accuracy during RL (train/rl.ts's evaluations); `sampled`: the pipeline's sampled
  * pass@1 at the same step (absent when off, and in runs written before it existed: an added optional
@@ -97,6 +117,8 @@ export interface RlProgress extends Record<string, unknown> {
   /** per phase, summed over the steps so far */
   totals: Record<string, { flops: number; ms: number }>;
   denseBackwardFlops: number;
+  /** the same for whole steps (RlStepRecord.denseStepFlops); absent in checkpoints written before it */
+  denseStepFlops?: number;
   /** RL wall-clock seconds so far */
   seconds: number;
 }
@@ -118,4 +140,6 @@ export interface RunSummary {
   rlSteps?: number; rlSeconds?: number;
   phases?: Record<string, { flops: number; ms: number }>;
   backwardFlopsSaved?: number;
+  /** 1 − the run's whole-step training FLOPs / those of plain dense steps on the same batches */
+  stepFlopsSaved?: number;
 }
