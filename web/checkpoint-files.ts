@@ -27,6 +27,19 @@ export async function droppedFiles(dt: DataTransfer): Promise<File[]> {
   return out;
 }
 
+/** A folder's way in: files dropped on `drop` (folders descended) or picked with the `pickers`
+ * inputs all reach `load`; the zone is highlighted while something is dragged over it. */
+export function wireFolderInput(drop: HTMLElement, pickers: HTMLInputElement[], load: (files: File[]) => unknown): void {
+  drop.addEventListener('dragover', (ev) => { ev.preventDefault(); drop.classList.add('over'); });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', async (ev) => {
+    ev.preventDefault();
+    drop.classList.remove('over');
+    if (ev.dataTransfer) await load(await droppedFiles(ev.dataTransfer));
+  });
+  for (const input of pickers) input.addEventListener('change', () => load(Array.from(input.files ?? [])));
+}
+
 /** Decodes and checks a checkpoint from its two files; throws one line naming what is wrong. */
 export async function readCheckpoint(files: File[], align: number): Promise<Checkpoint & { name: string }> {
   const byName = new Map(files.map((f) => [f.name, f]));

@@ -9,7 +9,7 @@ import { tokenEntropies, type EntropyResult } from '../model/hf/entropy.js';
 import { bufferLimit, InferenceGPT, planInference } from '../model/hf/inference.js';
 import { Gpt2Tokenizer } from '../model/hf/tokenizer.js';
 import { DEFAULT_RL } from '../train/defaults.js';
-import { droppedFiles } from './checkpoint-files.js';
+import { wireFolderInput } from './checkpoint-files.js';
 import { entropyColor } from './tokens.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -107,17 +107,6 @@ if (gpu) {
       `forking (entropy ≥ ${threshold} nats): ${forking} of ${n}; ${r.windows} forward pass${r.windows > 1 ? 'es' : ''}, ${(n / (r.ms / 1000)).toFixed(1)} tokens/s.`;
   }
 
-  const drop = $('drop');
-  drop.addEventListener('dragover', (ev) => { ev.preventDefault(); drop.classList.add('over'); });
-  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
-  drop.addEventListener('drop', async (ev) => {
-    ev.preventDefault();
-    drop.classList.remove('over');
-    if (ev.dataTransfer) await load(await droppedFiles(ev.dataTransfer));
-  });
-  for (const id of ['gpt2_dir', 'gpt2_files']) {
-    const input = $<HTMLInputElement>(id);
-    input.addEventListener('change', () => load(Array.from(input.files ?? [])));
-  }
+  wireFolderInput($('drop'), [$<HTMLInputElement>('gpt2_dir'), $<HTMLInputElement>('gpt2_files')], load);
   $('score').onclick = () => score();
 }

@@ -12,7 +12,7 @@ import {
 } from '../train/charts.js';
 import type { Checkpoint } from '../model/checkpoint.js';
 import { bundledBase } from './bundled.js';
-import { checkFitsTask, checkpointDownloads, checkpointTask, droppedFiles, readCheckpoint } from './checkpoint-files.js';
+import { checkFitsTask, checkpointDownloads, checkpointTask, readCheckpoint, wireFolderInput } from './checkpoint-files.js';
 import { Session, type WarmSource } from './session.js';
 import { fillDefaults, MODEL_FIELDS, readSettings, setTask, showTaskFields } from './settings.js';
 import { renderLegend, renderRollouts } from './tokens.js';
@@ -103,18 +103,7 @@ function main(gpu: Gpu): void {
     }
     render();
   }
-  const drop = $('drop');
-  drop.addEventListener('dragover', (ev) => { ev.preventDefault(); drop.classList.add('over'); });
-  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
-  drop.addEventListener('drop', async (ev) => {
-    ev.preventDefault();
-    drop.classList.remove('over');
-    if (ev.dataTransfer) await load(await droppedFiles(ev.dataTransfer));
-  });
-  for (const id of ['ckpt_files', 'ckpt_dir']) {
-    const input = $<HTMLInputElement>(id);
-    input.addEventListener('change', () => load(Array.from(input.files ?? [])));
-  }
+  wireFolderInput($('drop'), [$<HTMLInputElement>('ckpt_files'), $<HTMLInputElement>('ckpt_dir')], load);
 
   // ---- start / pause / reset
 
