@@ -5,7 +5,6 @@
 //
 //   res1 = x + attn(ln_1(x))·Wproj + bproj
 //   res2 = res1 + gelu(ln_2(res1)·Wfc + bfc)·Wmlp + bmlp
-import { gelu } from '../kernels/elementwise.js';
 import { layernorm } from '../kernels/layernorm.js';
 import { matmul, type MatmulOptions } from '../kernels/matmul.js';
 import type { Runtime, Tensor } from '../kernels/runtime.js';
@@ -46,19 +45,20 @@ export function blockForward(
   rt.copy(x, b.res1);
   mm('attn.c_proj', b.atty, w('attn.c_proj.weight'), b.res1, { bias: w('attn.c_proj.bias'), accumulate: true });
   layernorm(rt, b.res1, w('ln_2.weight'), w('ln_2.bias'), b.ln2, stats(b.ln2Mean, b.ln2Rstd));
-  mm('mlp.c_fc', b.ln2, w('mlp.c_fc.weight'), b.fch, { bias: w('mlp.c_fc.bias') });
-  gelu(rt, b.fch, b.fchGelu);
+  // one dispatch for fch = ln2·Wfc + bfc and fchGelu = gelu(fch) (kernels/matmul.ts's GELU epilogue:
+  // the same arithmetic as matmul then gelu); fch is kept, the backward's geluBackward reads it
+  mm('mlp.c_fc', b.ln2, w('mlp.c_fc.weight'), b.fchGelu, { bias: w('mlp.c_fc.bias'), gelu: true, pre: b.fch });
   rt.copy(b.res1, b.res2);
   mm('mlp.c_proj', b.fchGelu, w('mlp.c_proj.weight'), b.res2, { bias: w('mlp.c_proj.bias'), accumulate: true });
   return b.res2;
 }
 
 /** The A and C operands of a block's linear layer in `b` (for asking which variant it uses). */
-export function linearOperands(b: BlockBuffers, which: BlockLinear): { A: Tensor; C: Tensor } {
+export function linearOperands(b: BlockBuffers, which: BlockLinear): { A: Tensor; C: Tensor; pre?: Tensor } {
   switch (which) {
     case 'attn.c_attn': return { A: b.ln1, C: b.qkv };
     case 'attn.c_proj': return { A: b.atty, C: b.res1 };
-    case 'mlp.c_fc': return { A: b.ln2, C: b.fch };
+    case 'mlp.c_fc': return { A: b.ln2, C: b.fchGelu, pre: b.fch };
     case 'mlp.c_proj': return { A: b.fchGelu, C: b.res2 };
   }
 }

@@ -323,6 +323,6 @@ function rowWidth(C: number, k: (typeof BLOCK_ROWS)[number]): number {
 function forwardVariants(m: GPT, cap: CaptureTarget): LinearFn {
   return (which, A, W, C, o) => {
     const big = linearOperands(cap.blocks[0], which);
-    matmul(m.rt, A, W, C, { ...o, variant: matmulChoice(m.rt, big.A, W, big.C, o) });
+    matmul(m.rt, A, W, C, { ...o, variant: matmulChoice(m.rt, big.A, W, big.C, { ...o, pre: o.pre && big.pre }) });
   };
 }
