@@ -12,16 +12,18 @@
 // A rerun skips finished jobs (resume); a job file made with other settings is an error, not mixed in.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { describeAdapter, getGpu, type Gpu } from '../kernels/device.js';
 import { formatTable, Runtime } from '../kernels/runtime.js';
 import { ARM_IDS, type ArmId } from './experiment/arms.js';
 import { finishedJobs, runGrid } from './experiment/grid.js';
 import { jobWork } from './experiment/jobs.js';
-import { fullGrid, jobs, quickGrid, type GridOptions } from './experiment/plan.js';
+import { gridOptions } from './experiment/options.js';
+import { jobs } from './experiment/plan.js';
 import { readmeSection, replaceSection, writeReport } from './experiment/report.js';
 import { headline } from './experiment/summary.js';
-import { parseSetting, RULES, validateSettings, type Rule, type Setting } from '../train/validate.js';
+import { parseSetting, RULES, type Rule } from '../train/validate.js';
+import { TASK_NAMES } from '../verify/index.js';
 
 /** A flag's argument parsed by the shared rules (train/validate.ts), as train/run.ts's flags are. */
 const parsed = (flag: string, rule: Rule) => (v: string) => {
@@ -40,14 +42,17 @@ const armList = (v: string) => {
 };
 
 const cli = new Command('scripts/experiment.ts')
-  .description('The forking-token experiment: seven RL arms × seeds from one SFT base on the default task → <out>/ (report.html, summary.md, runs/*.jsonl).')
+  .description('The forking-token experiment: seven RL arms × seeds from one SFT base (the default task and model unless --task, --n_layer) → <out>/ (report.html, summary.md, runs/*.jsonl).')
   .option('--quick', 'the whole pipeline in miniature: tiny SFT base, 2 seeds, 3 steps, few samples (≤ 3 min)')
   .option('--out <dir>', 'output folder (default report/, or runs/experiment-quick/ with --quick)')
   .option('--cache_dir <dir>', 'where SFT warm starts are cached (shared with train/run.ts)')
+  .addOption(new Option('--task <task>', 'the task every job trains and is evaluated on (its task-dependent defaults follow it, as in train/run.ts)').choices([...TASK_NAMES]))
+  .option('--n_layer <n>', 'transformer blocks of the model (its own SFT base; default: the default model\'s)', integer('--n_layer', 1))
   .option('--sft_steps <n>', 'SFT steps of the base (default: the default SFT\'s; another count is another cached base)', integer('--sft_steps', 1))
   .option('--arms <letters>', `arms to run, from ${ARM_IDS.join('')}`, armList)
   .option('--seeds <n>', 'RL seeds per arm', integer('--seeds', 1))
   .option('--steps <n>', 'RL steps per run (default: the default RL config\'s)', integer('--steps', 1))
+  .option('--num_prompts <n>', 'prompts per RL step (default: the default RL config\'s)', integer('--num_prompts', 1))
   .option('--eval_every <n>', 'held-out pass@1 every n RL steps', integer('--eval_every', 1))
   .option('--rho <x>', 'ρ: the top-entropy share the sparse arms train on', parsed('--rho', RULES['rl.topEntropyQuantile']))
   .option('--eval_problems <n>', 'held-out problems for every sampled evaluation', integer('--eval_problems', 1))
@@ -56,7 +61,7 @@ const cli = new Command('scripts/experiment.ts')
   .option('--pass_k_samples <n>', 'samples per problem for the full pass@k (k = 1, 2, 4, … ≤ n)', integer('--pass_k_samples', 1))
   .option('--pass_k_seeds <n>', 'how many seeds of each arm get the full pass@k (and entropy statistics)', integer('--pass_k_seeds', 0))
   .option('--greedy_problems <n>', 'held-out problems for the final greedy accuracy', integer('--greedy_problems', 1))
-  .option('--decoding_arm <id>', 'the arm whose first seed gets the dual-temperature decoding study')
+  .option('--decoding_arm <id>', 'the arm whose first seed gets the dual-temperature decoding study (none: no study)')
   .option('--decoding_samples <n>', 'samples per problem in the decoding study', integer('--decoding_samples', 1))
   .option('--batch <n>', 'sequences per decode batch', integer('--batch', 1))
   .option('--max_minutes <x>', 'refuse to start when the planned time exceeds this', parsed('--max_minutes', { kind: 'number', min: 0, open: true }))
@@ -65,33 +70,6 @@ const cli = new Command('scripts/experiment.ts')
   .option('--readme [file]', 'rewrite the Results section of README.md (or [file]) from <out>/ and stop (no GPU)')
   .exitOverride()
   .configureOutput({ writeErr: () => {} });
-
-/** Flags over the preset; validated together before anything runs or is written. */
-function gridOptions(o: Record<string, any>): GridOptions {
-  const g = o.quick ? quickGrid() : fullGrid();
-  const set = <K extends keyof GridOptions>(k: K, v: GridOptions[K] | undefined) => { if (v !== undefined) g[k] = v; };
-  // A short SFT should not spend itself warming up: warm-up at most a sixth of the steps.
-  if (o.sft_steps !== undefined) g.sft = { ...g.sft, steps: o.sft_steps, warmupSteps: Math.min(g.sft.warmupSteps, Math.ceil(o.sft_steps / 6)) };
-  set('out', o.out); set('cacheRoot', o.cache_dir); set('arms', o.arms); set('seeds', o.seeds); set('rho', o.rho);
-  if (o.steps !== undefined) { g.steps = o.steps; if (o.eval_every === undefined) g.evalEvery = Math.max(1, Math.round(o.steps / 10)); }
-  set('evalEvery', o.eval_every); set('problems', o.eval_problems); set('curveSamples', o.curve_samples); set('finalSamples', o.final_samples);
-  set('passKSamples', o.pass_k_samples); set('passKSeeds', o.pass_k_seeds); set('greedyProblems', o.greedy_problems);
-  set('decodingSamples', o.decoding_samples); set('batch', o.batch); set('maxMinutes', o.max_minutes);
-  if (o.decoding_arm !== undefined) {
-    if (!(ARM_IDS as readonly string[]).includes(o.decoding_arm)) throw new Error(`--decoding_arm must be one of ${ARM_IDS.join(', ')}, got "${o.decoding_arm}"`);
-    g.decodingArm = o.decoding_arm;
-  }
-  if (g.decodingArm && !g.arms.includes(g.decodingArm)) {
-    if (o.decoding_arm !== undefined) throw new Error(`--decoding_arm ${g.decodingArm} is not among --arms ${g.arms.join('')}; add it or pick another`);
-    g.decodingArm = null; // a subset of arms without (c): no decoding study unless asked for
-  }
-  if (g.passKSeeds > g.seeds) throw new Error(`--pass_k_seeds ${g.passKSeeds} exceeds --seeds ${g.seeds}; lower it or add seeds`);
-  if (g.evalEvery > g.steps) throw new Error(`--eval_every ${g.evalEvery} exceeds --steps ${g.steps}; the curve would have no point during training`);
-  // the composed settings by the rules train/run.ts and the page use (flags where the grid has them)
-  const flags: Partial<Record<Setting, string>> = { 'sft.steps': '--sft_steps', 'rl.maxSteps': '--steps', 'rl.topEntropyQuantile': '--rho', 'rl.evalEvery': '--eval_every' };
-  validateSettings({ task: g.rl.task, model: g.model, sft: g.sft, rl: { ...g.rl, maxSteps: g.steps, topEntropyQuantile: g.rho } }, (k) => flags[k] ?? `the default ${k} (train/defaults.ts)`);
-  return g;
-}
 
 const fmtMin = (s: number) => (s < 90 ? `${s.toFixed(0)} s` : `${(s / 60).toFixed(1)} min`);
 
@@ -145,7 +123,7 @@ async function main(): Promise<void> {
           console.log(`plan: ${plan.length} of ${jobs(g).length} jobs to run (${done.length} already finished in ${g.out}/runs), about ${fmtMin(total.planned)} on this machine now`);
           const bars = [g.seeds < 3 && 'fewer than 3 seeds', g.passKSamples < 256 && 'pass@k from fewer than 256 samples', g.problems < 200 && 'fewer than 200 held-out problems'].filter(Boolean);
           if (bars.length) console.log(`note: below the issue's bars (${bars.join(', ')})`);
-          if (!g.decodingArm) console.log('note: no decoding study (its arm is not in --arms; pass --decoding_arm)');
+          if (!g.decodingArm) console.log('note: no decoding study (--decoding_arm none, or its arm is not in --arms)');
           if (o.plan) return false;
           if (total.planned > 60 * g.maxMinutes) throw new Error(`the plan takes about ${fmtMin(total.planned)}, over --max_minutes ${g.maxMinutes}; lower --steps, --seeds or --pass_k_seeds, or raise --max_minutes`);
           if (plan.length) bar.start(Math.max(1, Math.round(total.planned)), 0, { status: 'starting' });

@@ -1,7 +1,7 @@
 // Command-line options of train/run.ts: every setting is a flag (named like TRL's where TRL has
 // one), validated before anything runs or is written; a bad value is one clear line and exit 1.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { TASK_NAMES, type TaskConfig } from '../verify/index.js';
+import { TASK_NAMES, taskConfig, type TaskConfig } from '../verify/index.js';
 import type { GPTConfig } from '../model/config.js';
 import { DEFAULT_PASS_K, DEFAULT_RL_EVAL_SAMPLES, DEFAULT_SFT, DEFAULT_SFT_MODEL, taskDefaults } from './defaults.js';
 import type { SftOptions } from './sft.js';
@@ -89,7 +89,7 @@ const FLAGS: Record<Setting, string> = {
 /** The --help table of the defaults that follow --task (each applies unless its flag is given). */
 function taskDefaultsHelp(): string {
   const rows = TASK_NAMES.map((name) => {
-    const task: TaskConfig = name === 'countdown' ? { task: name } : { task: name, digits: 3 };
+    const task = taskConfig(name);
     const t = taskDefaults(task);
     return `  ${name.padEnd(16)}${String(t.contextLength).padEnd(18)}${String(t.labelNoise).padEnd(15)}${t.rlLearningRate.toExponential()}`;
   });
@@ -197,7 +197,7 @@ export function parseCommandLine(argv: string[]): { options: RunOptions; control
 }
 
 function optionsFrom(o: Record<string, any>): RunOptions {
-  const task: TaskConfig = o.task === 'countdown' ? { task: 'countdown' } : { task: o.task, digits: o.digits };
+  const task: TaskConfig = taskConfig(o.task, o.digits);
   const byTask = taskDefaults(task);
   const model: GPTConfig = { nLayer: o.n_layer, nHead: o.n_head, dModel: o.d_model, contextLength: o.context_length ?? byTask.contextLength, vocabSize: DEFAULT_SFT_MODEL.vocabSize, tiedHead: !o.untied_head };
   const rl: RlOptions = {

@@ -18,9 +18,9 @@ import {
 export interface StepsConfig {
   /** How many numbers (steps = count − 1). Default 4. */
   count?: number;
-  /** Numbers are distinct, uniform in 1..maxNumber. Default 20. */
+  /** Numbers are distinct, uniform in 1..maxNumber. Default 9 (one digit). */
   maxNumber?: number;
-  /** Every value (numbers, results, target) lies in 1..maxValue. Default 99 (two digits). */
+  /** Every value (numbers, results, target) lies in 1..maxValue. Default 50: two-digit results a 2-layer model can compute. */
   maxValue?: number;
   /** Target range (inclusive, within 1..maxValue). Default 10..maxValue. */
   minTarget?: number;
@@ -45,7 +45,7 @@ export interface StepsProblem {
   meta: StepsMeta;
 }
 
-export const STEPS_DEFAULTS = { count: 4, maxNumber: 20, maxValue: 99, minTarget: 10, minSolutions: 2 };
+export const STEPS_DEFAULTS = { count: 4, maxNumber: 9, maxValue: 50, minTarget: 10, minSolutions: 2 };
 const MAX_COUNT = 6;
 
 function resolve(cfg: StepsConfig) {

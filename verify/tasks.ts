@@ -21,6 +21,13 @@ export type TaskConfig =
 
 export const TASK_NAMES: readonly TaskName[] = ['addition', 'multiplication', 'countdown', 'countdown-steps'];
 
+/** A task's config from its name: arithmetic tasks take an operand digit count, the countdowns take
+ * none (their ranges are the task's defaults). */
+export function taskConfig(name: TaskName, digits = 3): TaskConfig {
+  if (name === 'countdown' || name === 'countdown-steps') return { task: name };
+  return { task: name, digits };
+}
+
 function toConfig(c: TaskConfig | TaskName): TaskConfig {
   const cfg = typeof c === 'string' ? ({ task: c } as TaskConfig) : c;
   if (!TASK_NAMES.includes(cfg?.task)) throw new Error(`unknown task ${JSON.stringify(cfg?.task)}; expected one of ${TASK_NAMES.join(', ')}`);
