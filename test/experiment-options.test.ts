@@ -33,6 +33,13 @@ t('--n_layer and --num_prompts change only the depth and the RL batch; every job
   for (const [name, key] of k0) assert.is.not(k1.get(name), key, `${name}: another depth is another job`);
 });
 
+t('--sft_steps caps the warm-up at a sixth of the steps; --warmup_steps sets it, as train/run.ts --warmup_steps does', () => {
+  assert.is(gridOptions({ sft_steps: 300 }).sft.warmupSteps, 50);
+  const g = gridOptions({ task: 'countdown-steps', sft_steps: 1200, warmup_steps: 60 });
+  const run = parseCommandLine(['--task', 'countdown-steps', '--sft_steps', '1200', '--warmup_steps', '60']).options;
+  assert.equal(g.sft, { ...run.sft, evalEvery: g.sft.evalEvery, evalProblems: g.sft.evalProblems });
+});
+
 t('--decoding_arm none turns the study off; bad values and combinations are refused with the fix', () => {
   assert.is(gridOptions({ decoding_arm: 'none' }).decodingArm, null);
   assert.is(gridOptions({}).decodingArm, 'c');

@@ -22,6 +22,7 @@ export function gridOptions(o: Record<string, any>): GridOptions {
   if (o.num_prompts !== undefined) g.rl = { ...g.rl, numPrompts: o.num_prompts };
   // A short SFT should not spend itself warming up: warm-up at most a sixth of the steps.
   if (o.sft_steps !== undefined) g.sft = { ...g.sft, steps: o.sft_steps, warmupSteps: Math.min(g.sft.warmupSteps, Math.ceil(o.sft_steps / 6)) };
+  if (o.warmup_steps !== undefined) g.sft = { ...g.sft, warmupSteps: o.warmup_steps };
   set('out', o.out); set('cacheRoot', o.cache_dir); set('arms', o.arms); set('seeds', o.seeds); set('rho', o.rho);
   if (o.steps !== undefined) { g.steps = o.steps; if (o.eval_every === undefined) g.evalEvery = Math.max(1, Math.round(o.steps / 10)); }
   set('evalEvery', o.eval_every); set('problems', o.eval_problems); set('curveSamples', o.curve_samples); set('finalSamples', o.final_samples);
@@ -39,7 +40,7 @@ export function gridOptions(o: Record<string, any>): GridOptions {
   if (g.passKSeeds > g.seeds) throw new Error(`--pass_k_seeds ${g.passKSeeds} exceeds --seeds ${g.seeds}; lower it or add seeds`);
   if (g.evalEvery > g.steps) throw new Error(`--eval_every ${g.evalEvery} exceeds --steps ${g.steps}; the curve would have no point during training`);
   // the composed settings by the rules train/run.ts and the page use (flags where the grid has them)
-  const flags: Partial<Record<Setting, string>> = { 'model.nLayer': '--n_layer', 'rl.numPrompts': '--num_prompts', 'sft.steps': '--sft_steps', 'rl.maxSteps': '--steps', 'rl.topEntropyQuantile': '--rho', 'rl.evalEvery': '--eval_every' };
+  const flags: Partial<Record<Setting, string>> = { 'sft.warmupSteps': '--warmup_steps', 'model.nLayer': '--n_layer', 'rl.numPrompts': '--num_prompts', 'sft.steps': '--sft_steps', 'rl.maxSteps': '--steps', 'rl.topEntropyQuantile': '--rho', 'rl.evalEvery': '--eval_every' };
   validateSettings({ task: g.rl.task, model: g.model, sft: g.sft, rl: { ...g.rl, maxSteps: g.steps, topEntropyQuantile: g.rho } }, (k) => flags[k] ?? `the default ${k} (train/defaults.ts)`);
   return g;
 }
