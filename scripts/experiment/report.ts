@@ -86,13 +86,13 @@ function entropyLines(s: Summary): { follow: string[]; forking: string[] } {
 
 // ---- report.html ----
 
-const ARM_COLORS: Record<string, string> = { base: '#7f7f7f', a: '#1f77b4', b: '#ff7f0e', c: '#2ca02c', d: '#d62728', e: '#9467bd', f: '#8c564b', g: '#e377c2' };
+export const ARM_COLORS: Record<string, string> = { base: '#7f7f7f', a: '#1f77b4', b: '#ff7f0e', c: '#2ca02c', d: '#d62728', e: '#9467bd', f: '#8c564b', g: '#e377c2' };
 
 /** uPlot options without functions (so they travel as JSON into the page). */
-interface ChartSpec { id: string; title: string; caption: string; opts: Record<string, unknown>; data: ReturnType<typeof align> }
+export interface ChartSpec { id: string; title: string; caption: string; opts: Record<string, unknown>; data: ReturnType<typeof align> }
 
 
-const lineSeries = (label: string, color: string) => ({ label, stroke: color, width: 2, spanGaps: true, points: { show: true, size: 5 } });
+export const lineSeries = (label: string, color: string) => ({ label, stroke: color, width: 2, spanGaps: true, points: { show: true, size: 5 } });
 
 function charts(s: Summary): ChartSpec[] {
   const out: ChartSpec[] = [];
@@ -149,10 +149,10 @@ function charts(s: Summary): ChartSpec[] {
   return out;
 }
 
-const htmlTable = (t: { head: string[]; rows: string[][] }) =>
+export const htmlTable = (t: { head: string[]; rows: string[][] }) =>
   `<table><tr>${t.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>${t.rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('')}</table>`;
 
-const BOOT = `(function () {
+export const BOOT = `(function () {
   var specs = JSON.parse(document.getElementById('chart-data').textContent), made = [];
   specs.forEach(function (c) {
     var el = document.getElementById('chart-' + c.id);
@@ -161,7 +161,7 @@ const BOOT = `(function () {
   window.addEventListener('resize', function () { made.forEach(function (m) { m[0].setSize({ width: m[1].clientWidth, height: m[0].height }); }); });
 })();`;
 
-const CSS = `body { font: 14px/1.45 system-ui, sans-serif; color: #222; max-width: 1100px; margin: 24px auto; padding: 0 16px; }
+export const CSS = `body { font: 14px/1.45 system-ui, sans-serif; color: #222; max-width: 1100px; margin: 24px auto; padding: 0 16px; }
 h1 { font-size: 22px; } h2 { font-size: 18px; border-bottom: 1px solid #ddd; padding-bottom: 4px; margin-top: 32px; }
 table { border-collapse: collapse; margin: 8px 0 16px; font-size: 13px; } td, th { padding: 3px 8px; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }
 figure { margin: 0 0 24px; } figcaption, .sub { color: #555; font-size: 13px; } .chart { width: 100%; } code { font-size: 12px; }`;
@@ -250,10 +250,14 @@ export function readmeSection(out: string, command: string): string {
   return lines.join('\n');
 }
 
+/** A generated README section's markers and its name (for the error on broken markers). */
+export interface SectionMarkers { begin: string; end: string; name: string }
+export const RESULTS_MARKERS: SectionMarkers = { begin: README_BEGIN, end: README_END, name: 'Results' };
+
 /** Replaces the README text between the markers (or appends the section when there are none). */
-export function replaceSection(readme: string, section: string): string {
-  const a = readme.indexOf(README_BEGIN), b = readme.indexOf(README_END);
+export function replaceSection(readme: string, section: string, m: SectionMarkers = RESULTS_MARKERS): string {
+  const a = readme.indexOf(m.begin), b = readme.indexOf(m.end);
   if (a < 0 && b < 0) return readme.replace(/\n*$/, '\n\n') + section + '\n';
-  if (a < 0 || b < a) throw new Error(`README has a broken Results section (${a < 0 ? README_BEGIN : README_END} missing or out of order); fix the markers by hand`);
-  return readme.slice(0, a) + section + readme.slice(b + README_END.length);
+  if (a < 0 || b < a) throw new Error(`README has a broken ${m.name} section (${a < 0 ? m.begin : m.end} missing or out of order); fix the markers by hand`);
+  return readme.slice(0, a) + section + readme.slice(b + m.end.length);
 }

@@ -82,8 +82,8 @@ export function summarize(jobs: Map<string, JobResult>, planned: number | null =
   return s;
 }
 
-/** a − b over the seeds both arms finished, paired by seed. */
-function bySeed(a: ArmSummary, b: ArmSummary, pick: (x: ArmSummary) => number[], ratio: boolean): Estimate {
+/** a − b over the seeds both arms finished, paired by seed (a/b per seed with `ratio`). */
+export function bySeed(a: ArmSummary, b: ArmSummary, pick: (x: ArmSummary) => number[], ratio: boolean): Estimate {
   const seeds = a.seeds.filter((x) => b.seeds.includes(x));
   const va = seeds.map((x) => pick(a)[a.seeds.indexOf(x)]), vb = seeds.map((x) => pick(b)[b.seeds.indexOf(x)]);
   return ratio ? tInterval(va.map((x, i) => x / vb[i]), [0, Infinity]) : pairedDifference(va, vb);
@@ -222,7 +222,7 @@ export function computeMatchedNote(cm: ComputeMatched): string {
 const pp = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(1)} pp`;
 const ratio = (x: number) => `${x.toFixed(3)}×`;
 const interval = (e: Estimate, f: (x: number) => string) => (Number.isFinite(e.lo) ? `95% CI [${f(e.lo)}, ${f(e.hi)}]` : `no interval from ${e.n} value${e.n === 1 ? '' : 's'}`);
-const estimateText = (e: Estimate, unit: Comparison['unit']) => (unit === 'pp' ? `${pp(e.mean)} (${interval(e, pp)})` : `${ratio(e.mean)} (${interval(e, ratio)})`);
+export const estimateText = (e: Estimate, unit: Comparison['unit']) => (unit === 'pp' ? `${pp(e.mean)} (${interval(e, pp)})` : `${ratio(e.mean)} (${interval(e, ratio)})`);
 const ci = (xs: number[], f: (x: number) => string) => {
   const e = tInterval(xs);
   return Number.isFinite(e.lo) ? `${f(e.mean)} ± ${f((e.hi - e.lo) / 2)}` : xs.length ? f(e.mean) : '—';
