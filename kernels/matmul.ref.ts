@@ -16,6 +16,8 @@ export interface MatmulRefArgs {
   /** C's contents before the call: added when accumulating, kept in unlisted rows when scattering */
   c0?: ArrayLike<number>;
   accumulate?: boolean;
+  /** added after the bias and old C, at the output's index (the residual epilogue) */
+  residual?: ArrayLike<number>;
   rows?: ArrayLike<number>;
   gather?: GatherMode;
 }
@@ -23,9 +25,9 @@ export interface MatmulRefArgs {
 export interface MatmulRef {
   /** expected C (row-major, the shape the kernel writes: [R, N] when compact) */
   c: Float64Array;
-  /** per element Σ|a·b| + |bias| + |old C|: what rounding errors scale with */
+  /** per element Σ|a·b| + |bias| + |old C| + |residual|: what rounding errors scale with */
   mag: Float64Array;
-  /** per element number of float32 additions that produced it (reduction length + bias + old C) */
+  /** per element number of float32 additions that produced it (reduction length + bias + old C + residual) */
   terms: Uint32Array;
 }
 
@@ -59,6 +61,11 @@ export function matmulRef(x: MatmulRefArgs): MatmulRef {
     if (x.accumulate && x.c0) {
       s += x.c0[out];
       sa += Math.abs(x.c0[out]);
+      t++;
+    }
+    if (x.residual) {
+      s += x.residual[out];
+      sa += Math.abs(x.residual[out]);
       t++;
     }
     c[out] = s;

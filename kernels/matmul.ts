@@ -6,10 +6,14 @@
 // matmul(→ fch) + gelu(fch → fchGelu); the backward still reads fch (geluBackward). A decoder that
 // needs no pre-activation passes `gelu: true` alone. Same arithmetic as the two kernels (same
 // accumulation order, the same GELU function), one dispatch and one pass over fch fewer.
+//
+// Residual epilogue (for the block's projections): `matmul(rt, atty, W_proj, res1, { bias: b_proj,
+// residual: x })` writes res1 = (atty·W_proj + b_proj) + x, replacing copy(x → res1) + an
+// accumulating matmul; the additions are the same and in the same order, so the bits are too.
 import { Autotuner, type TuneCandidate } from './autotune.js';
 import type { KernelSpec, Runtime, Tensor } from './runtime.js';
 import { GELU_FLOPS } from './elementwise.js';
-import { F_ACC, F_BIAS, F_GATHER_A, F_GELU, F_PRE, F_REDUCE, F_SCATTER, gridFor, matmulWGSL, type MatmulForm, type MatmulSpec, type VariantConfig } from './matmul.wgsl.js';
+import { F_ACC, F_BIAS, F_GATHER_A, F_GELU, F_PRE, F_REDUCE, F_RES, F_SCATTER, gridFor, matmulWGSL, type MatmulForm, type MatmulSpec, type VariantConfig } from './matmul.wgsl.js';
 
 export type { MatmulForm } from './matmul.wgsl.js';
 
@@ -25,6 +29,9 @@ export interface MatmulOptions {
   bias?: Tensor;
   /** C += result instead of C = result */
   accumulate?: boolean;
+  /** Shaped like C, read only: C = result (+ old C) + residual, added after the bias and the old C
+   * (and before gelu). Must not share a buffer with C or pre. */
+  residual?: Tensor;
   /**
    * u32 [R] row list; repeats and any order are allowed, R may be 0.
    * NN/NT: output row i is A[rows[i], :]·op(B), written to C[i, :] (C is [R, N]) or, with
@@ -35,7 +42,7 @@ export interface MatmulOptions {
    */
   rows?: Tensor;
   scatter?: boolean;
-  /** C = gelu(result) (after bias and accumulate): the MLP's activation fused into the epilogue. */
+  /** C = gelu(result) (after bias, accumulate and residual): the MLP's activation fused into the epilogue. */
   gelu?: boolean;
   /** With `gelu`: also store the pre-activation (what gelu was applied to) here, shaped like C. */
   pre?: Tensor;
@@ -140,10 +147,12 @@ function resolve(rt: Runtime, A: Tensor, B: Tensor, C: Tensor, o: MatmulOptions)
   if (o.pre && !o.gelu) throw new Error(`${name}: pre (${o.pre.label}) is the GELU's input; it needs gelu: true`);
   if (o.pre && o.pre.size !== C.size) throw bad(`pre (${o.pre.label}) must be shaped like C, has ${o.pre.size} elements`);
   if (o.pre && o.pre.dtype !== 'f32') throw new Error(`${name}: pre (${o.pre.label}) must be f32, got ${o.pre.dtype}`);
+  if (o.residual && o.residual.size !== C.size) throw bad(`residual (${o.residual.label}) must be shaped like C, has ${o.residual.size} elements`);
+  if (o.residual && o.residual.dtype !== 'f32') throw new Error(`${name}: residual (${o.residual.label}) must be f32, got ${o.residual.dtype}`);
   if (o.bias && o.bias.size !== N) throw new Error(`${name}: bias (${o.bias.label}) must have N = ${N} elements, has ${o.bias.size}`);
   // WebGPU forbids a buffer being written and read in one dispatch, even in disjoint ranges
   for (const out of o.pre ? [C, o.pre] : [C]) {
-    for (const [w, t] of [['A', A], ['B', B], ['bias', o.bias], ['rows', o.rows]] as const) {
+    for (const [w, t] of [['A', A], ['B', B], ['bias', o.bias], ['rows', o.rows], ['residual', o.residual]] as const) {
       if (t && t.buffer === out.buffer && t.size > 0 && out.size > 0) {
         throw new Error(`${name}: ${out === C ? 'C' : 'pre'} (${out.label}) and ${w} (${t.label}) are views of one buffer; an output must live in a buffer no input uses`);
       }
@@ -157,19 +166,20 @@ function resolve(rt: Runtime, A: Tensor, B: Tensor, C: Tensor, o: MatmulOptions)
   const flags =
     (o.bias ? F_BIAS : 0) | (o.accumulate ? F_ACC : 0) |
     (gather === 'compact' || gather === 'scatter' ? F_GATHER_A : 0) | (gather === 'scatter' ? F_SCATTER : 0) | (gather === 'reduce' ? F_REDUCE : 0) |
-    (o.gelu ? F_GELU : 0) | (o.pre ? F_PRE : 0);
+    (o.gelu ? F_GELU : 0) | (o.pre ? F_PRE : 0) | (o.residual ? F_RES : 0);
   const spec: MatmulSpec = {
     form,
     vecA: form === 'TN' ? M % 4 === 0 && A.size > 0 : k4,
     vecB: form === 'NT' ? k4 : N % 4 === 0 && B.size > 0,
     vecC: N % 4 === 0 && C.size > 0,
   };
-  const tensors = [A, B, C, o.bias ?? dummy(rt, 'f32'), o.rows ?? dummy(rt, 'u32'), o.pre ?? dummy(rt, 'pre')];
+  const tensors = [A, B, C, o.bias ?? dummy(rt, 'f32'), o.rows ?? dummy(rt, 'u32'), o.pre ?? dummy(rt, 'pre'), o.residual ?? dummy(rt, 'f32')];
   return { spec, gather, flags, M, N, K, tensors, label: o.label ?? (o.gelu ? `${name}+gelu` : name) };
 }
 
-// Unused bias / rows / pre bindings get a 16-byte placeholder (a vec4 array binding needs that
-// much); pre's is its own buffer, since it is bound writable beside the read-only bias.
+// Unused bias / rows / pre / residual bindings get a 16-byte placeholder (a vec4 array binding
+// needs that much); pre's is its own buffer, since it is bound writable beside the read-only bias
+// (bias and residual, both read-only, may share one).
 const dummies = new WeakMap<Runtime, Record<string, Tensor>>();
 function dummy(rt: Runtime, what: 'f32' | 'u32' | 'pre'): Tensor {
   let d = dummies.get(rt);
@@ -267,7 +277,7 @@ function choose(rt: Runtime, p: Problem, A: Tensor, B: Tensor, C: Tensor, o: Mat
 export function matmul(rt: Runtime, A: Tensor, B: Tensor, C: Tensor, o: MatmulOptions = {}): void {
   const p = resolve(rt, A, B, C, o);
   if (p.M === 0 || p.N === 0) return;
-  if (p.K === 0 && (p.flags & (F_ACC | F_BIAS | F_GELU)) === F_ACC) return; // C += 0
+  if (p.K === 0 && (p.flags & (F_ACC | F_BIAS | F_GELU | F_RES)) === F_ACC) return; // C += 0
   record(rt, choose(rt, p, A, B, C, o), p);
 }
 

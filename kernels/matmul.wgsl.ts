@@ -18,17 +18,20 @@
 // which takes seconds per pipeline on lavapipe. Loads are clamped into range and K steps past
 // the end are zeroed, so any size works.
 //
-// Epilogue, in this order: + bias, + old C (accumulate), then with F_GELU the pre-activation is
-// kept in `pre` (F_PRE) and C gets gelu of it (elementwise.wgsl.ts's GELU, the same function the
-// separate kernel runs): an MLP's c_fc and its GELU in one dispatch.
+// Epilogue, in this order: + bias, + old C (accumulate), + residual (F_RES: a read-only tensor
+// shaped like C, so a block's projection writes res = x + (a·W + b) without first copying x into
+// its output: the same additions in the same order as copy + accumulate), then with F_GELU the
+// pre-activation is kept in `pre` (F_PRE) and C gets gelu of it (elementwise.wgsl.ts's GELU, the
+// same function the separate kernel runs): an MLP's c_fc and its GELU in one dispatch.
 //
-// Bindings: 0 params {M, N, K, flags}; 1 A; 2 B; 3 C; 4 bias; 5 rows; 6 pre (dummies when unused).
+// Bindings: 0 params {M, N, K, flags}; 1 A; 2 B; 3 C; 4 bias; 5 rows; 6 pre; 7 residual (dummies
+// when unused).
 import { geluWGSL } from './elementwise.wgsl.js';
 
 export type MatmulForm = 'NN' | 'NT' | 'TN';
 
 /** Uniform feature bits. */
-export const F_BIAS = 1, F_ACC = 2, F_GATHER_A = 4, F_SCATTER = 8, F_REDUCE = 16, F_GELU = 32, F_PRE = 64;
+export const F_BIAS = 1, F_ACC = 2, F_GATHER_A = 4, F_SCATTER = 8, F_REDUCE = 16, F_GELU = 32, F_PRE = 64, F_RES = 128;
 
 export interface MatmulSpec {
   form: MatmulForm;
@@ -77,6 +80,7 @@ function header(s: MatmulSpec, subgroups: boolean): string[] {
     `@group(0) @binding(4) var<storage, read> bias: ${arr(s.vecC)};`,
     '@group(0) @binding(5) var<storage, read> rows: array<u32>;',
     `@group(0) @binding(6) var<storage, read_write> pre: ${arr(s.vecC)};`,
+    `@group(0) @binding(7) var<storage, read> res: ${arr(s.vecC)};`,
     `alias T = ${s.vecC ? 'vec4f' : 'f32'};`,
     geluWGSL,
   ];
@@ -88,13 +92,15 @@ const FLAG_LETS = [
   `  let gatherA = (p.flags & ${F_GATHER_A}u) != 0u; let scatter = (p.flags & ${F_SCATTER}u) != 0u;`,
   `  let reduce = (p.flags & ${F_REDUCE}u) != 0u;`,
   `  let useGelu = (p.flags & ${F_GELU}u) != 0u; let keepPre = (p.flags & ${F_PRE}u) != 0u;`,
+  `  let useRes = (p.flags & ${F_RES}u) != 0u;`,
 ];
 
-/** Output of one value or vec4 at C[index]: + bias, + old C, (pre =, gelu), store. */
+/** Output of one value or vec4 at C[index]: + bias, + old C, + residual, (pre =, gelu), store. */
 function storeC(index: string, value: string, biasValue: string, indent: string): string[] {
   return [
     `${indent}var v = ${value} + ${biasValue};`, // the bias is zeroed when unused: no branch
     `${indent}if (useAcc) { v = v + C[${index}]; }`,
+    `${indent}if (useRes) { v = v + res[${index}]; }`,
     `${indent}if (useGelu) { if (keepPre) { pre[${index}] = v; } v = gelu(v); }`,
     `${indent}C[${index}] = v;`,
   ];

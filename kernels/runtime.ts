@@ -96,7 +96,9 @@ export interface HostStats {
   dispatches: number;
   /** queue submits (one per flush with recorded work) */
   submits: number;
-  /** tensor readbacks (read/readF32) and the bytes they copied */
+  /** buffer copies and clears recorded between dispatches (copy, zero: each ends a compute pass) */
+  copies: number;
+  /** readbacks (read/readF32, and readMany: one for all its tensors) and the bytes they copied */
   readbacks: number;
   readBytes: number;
   /** ms spent recording work: dispatch (bind groups, pass commands), copies, writes, submits */
@@ -199,13 +201,25 @@ export class Runtime {
   }
 
   async read(t: Tensor): Promise<TypedArray> {
-    const out = new (ARRAY_OF[t.dtype] as any)(t.size) as TypedArray;
-    if (t.size === 0) return out;
-    const size = t.byteLength;
+    return (await this.readMany([t]))[0];
+  }
+
+  /** Reads several tensors back with one staging buffer and one map: one GPU round trip instead of
+   * one per tensor (the copies into the staging buffer are recorded after all work so far). */
+  async readMany(ts: readonly Tensor[]): Promise<TypedArray[]> {
+    const outs = ts.map((t) => new (ARRAY_OF[t.dtype] as any)(t.size) as TypedArray);
+    const offsets: number[] = [];
+    let size = 0;
+    for (const t of ts) {
+      offsets.push(size);
+      size += t.size === 0 ? 0 : t.byteLength; // elements are 4 bytes: offsets stay copy-aligned
+    }
+    if (size === 0) return outs;
     const staging = this.staging.get(size)?.pop() ?? this.device.createBuffer({ label: `read ${size} bytes`, size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     const t0 = performance.now();
     this.endPass();
-    this.enc().copyBufferToBuffer(t.buffer, t.offset, staging, 0, size);
+    const enc = this.enc();
+    ts.forEach((t, i) => { if (t.size > 0) enc.copyBufferToBuffer(t.buffer, t.offset, staging, offsets[i], t.byteLength); });
     this.flush();
     const t1 = performance.now();
     this.host.encodeMs += t1 - t0;
@@ -220,13 +234,14 @@ export class Runtime {
     } finally {
       this.host.waitMs += performance.now() - t1;
     }
-    out.set(new (ARRAY_OF[t.dtype] as any)(staging.getMappedRange(0, size)));
+    const mapped = staging.getMappedRange(0, size);
+    ts.forEach((t, i) => { if (t.size > 0) outs[i].set(new (ARRAY_OF[t.dtype] as any)(mapped, offsets[i], t.size)); });
     staging.unmap();
     const free = this.staging.get(size) ?? [];
     if (free.length < 4) free.push(staging);
     else staging.destroy();
     this.staging.set(size, free);
-    return out;
+    return outs;
   }
 
   async readF32(t: Tensor): Promise<Float32Array> {
@@ -237,6 +252,7 @@ export class Runtime {
   /** Fills with zeros, in order with recorded work. */
   zero(t: Tensor): void {
     if (t.size === 0) return;
+    this.host.copies++;
     this.endPass();
     this.enc().clearBuffer(t.buffer, t.offset, t.byteLength);
   }
@@ -244,6 +260,7 @@ export class Runtime {
   copy(src: Tensor, dst: Tensor): void {
     if (src.size !== dst.size) throw new Error(`copy ${src.label} -> ${dst.label}: sizes ${src.size} and ${dst.size} differ`);
     if (src.size === 0) return;
+    this.host.copies++;
     this.endPass();
     this.enc().copyBufferToBuffer(src.buffer, src.offset, dst.buffer, dst.offset, src.byteLength);
   }
@@ -558,7 +575,7 @@ export class Runtime {
 }
 
 function zeroHostStats(): HostStats {
-  return { dispatches: 0, submits: 0, readbacks: 0, readBytes: 0, encodeMs: 0, waitMs: 0 };
+  return { dispatches: 0, submits: 0, copies: 0, readbacks: 0, readBytes: 0, encodeMs: 0, waitMs: 0 };
 }
 
 function formatCompileErrors(spec: KernelSpec, info: GPUCompilationInfo): string | null {

@@ -42,14 +42,14 @@ export function blockForward(
   layernorm(rt, x, w('ln_1.weight'), w('ln_1.bias'), b.ln1, stats(b.ln1Mean, b.ln1Rstd));
   mm('attn.c_attn', b.ln1, w('attn.c_attn.weight'), b.qkv, { bias: w('attn.c_attn.bias') });
   attend(b.qkv, b.atty);
-  rt.copy(x, b.res1);
-  mm('attn.c_proj', b.atty, w('attn.c_proj.weight'), b.res1, { bias: w('attn.c_proj.bias'), accumulate: true });
+  // the residual in the projection's epilogue: res1 = (atty·Wproj + bproj) + x, the additions of
+  // copy(x → res1) + an accumulating matmul in the same order (same bits), without the copy
+  mm('attn.c_proj', b.atty, w('attn.c_proj.weight'), b.res1, { bias: w('attn.c_proj.bias'), residual: x });
   layernorm(rt, b.res1, w('ln_2.weight'), w('ln_2.bias'), b.ln2, stats(b.ln2Mean, b.ln2Rstd));
   // one dispatch for fch = ln2·Wfc + bfc and fchGelu = gelu(fch) (kernels/matmul.ts's GELU epilogue:
   // the same arithmetic as matmul then gelu); fch is kept, the backward's geluBackward reads it
   mm('mlp.c_fc', b.ln2, w('mlp.c_fc.weight'), b.fchGelu, { bias: w('mlp.c_fc.bias'), gelu: true, pre: b.fch });
-  rt.copy(b.res1, b.res2);
-  mm('mlp.c_proj', b.fchGelu, w('mlp.c_proj.weight'), b.res2, { bias: w('mlp.c_proj.bias'), accumulate: true });
+  mm('mlp.c_proj', b.fchGelu, w('mlp.c_proj.weight'), b.res2, { bias: w('mlp.c_proj.bias'), residual: b.res1 });
   return b.res2;
 }
 

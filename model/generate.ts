@@ -284,11 +284,13 @@ export class Decoder {
       for (let b = 0; b < B; b++) out.set(x.subarray(b * this.Tmax, b * this.Tmax + L), b * L);
       return out;
     };
+    // one readback for everything the caller gets (one staging buffer, one GPU round trip)
+    const [tokens, logprob, entropy, logitsKept] = await rt.readMany(kept ? [this.seq, this.logprob, this.entropy, kept] : [this.seq, this.logprob, this.entropy]);
     const gen: Generation = {
       B, length: L,
-      tokens: trim((await rt.read(this.seq)) as Uint32Array),
-      logprob: trim((await rt.read(this.logprob)) as Float32Array),
-      entropy: trim((await rt.read(this.entropy)) as Float32Array),
+      tokens: trim(tokens as Uint32Array),
+      logprob: trim(logprob as Float32Array),
+      entropy: trim(entropy as Float32Array),
       promptLength: plen,
     };
     if (cap) {
@@ -299,7 +301,7 @@ export class Decoder {
       gen.ticket = cap.ticket;
     }
     if (kept) {
-      gen.logits = (await rt.read(kept)) as Float32Array;
+      gen.logits = logitsKept as Float32Array;
       kept.buffer.destroy();
     }
     return gen;
@@ -323,6 +325,6 @@ function rowWidth(C: number, k: (typeof BLOCK_ROWS)[number]): number {
 function forwardVariants(m: GPT, cap: CaptureTarget): LinearFn {
   return (which, A, W, C, o) => {
     const big = linearOperands(cap.blocks[0], which);
-    matmul(m.rt, A, W, C, { ...o, variant: matmulChoice(m.rt, big.A, W, big.C, { ...o, pre: o.pre && big.pre }) });
+    matmul(m.rt, A, W, C, { ...o, variant: matmulChoice(m.rt, big.A, W, big.C, { ...o, pre: o.pre && big.pre, residual: undefined }) });
   };
 }

@@ -16,7 +16,7 @@ import { DEFAULT_RL, DEFAULT_SFT, DEFAULT_SFT_MODEL } from '../train/defaults.js
 import { complete, rolloutLength } from '../train/evaluate.js';
 import { loadCheckpoint } from '../train/files.js';
 import { RlTrainer } from '../train/rl.js';
-import { sftStep } from '../train/sft.js';
+import { sftStepWithNorm } from '../train/sft.js';
 import { generate, sampler } from '../verify/index.js';
 
 const opts = new Command('scripts/profile.ts')
@@ -41,7 +41,7 @@ interface Workload {
   selfProfiled?: boolean;
 }
 
-// SFT: train/sft.ts's step with its two readbacks (loss, gradient norm)
+// SFT: train/sft.ts's step as its loop runs it (loss and gradient norm in one readback)
 const T = sftPositions(DEFAULT_SFT.task), B = DEFAULT_SFT.batchSize;
 const next = sampler(DEFAULT_SFT.task, { seed: 1, split: 'train' });
 const targets = rt.empty([B * T], 'u32'), weights = rt.empty([B * T]), losses = rt.empty([B * T]);
@@ -53,8 +53,7 @@ const sft: Workload = {
     rt.write(model.tokensFor(B, T), batch.tokens);
     rt.write(targets, batch.targets);
     rt.write(weights, batch.weights);
-    await sftStep(model, B, T, targets, weights, losses, 1 / batch.count, 1e-4, ++sftN);
-    await model.opt.readNorm();
+    await sftStepWithNorm(model, B, T, targets, weights, losses, 1 / batch.count, 1e-4, ++sftN);
   },
 };
 // RL: the trainer's own step (rollout, update); it profiles its phases itself
@@ -90,7 +89,7 @@ for (const w of [sft, rl, decode]) {
     if (w.selfProfiled) rt.setProfiling(false);
   }
   const host: HostStats = {
-    dispatches: median(hosts.map((h) => h.dispatches)), submits: median(hosts.map((h) => h.submits)),
+    dispatches: median(hosts.map((h) => h.dispatches)), submits: median(hosts.map((h) => h.submits)), copies: median(hosts.map((h) => h.copies)),
     readbacks: median(hosts.map((h) => h.readbacks)), readBytes: median(hosts.map((h) => h.readBytes)),
     encodeMs: median(hosts.map((h) => h.encodeMs)), waitMs: median(hosts.map((h) => h.waitMs)),
   };
@@ -117,8 +116,8 @@ for (const w of [sft, rl, decode]) {
 console.log(`adapter: ${describeAdapter(gpu.adapter)}; Dawn polling: ${dawnPolling()}; medians of ${opts.reps} unprofiled runs (the RL step always profiles its phases)`);
 const per = (r: Result, x: number) => (x / r.steps).toFixed(r.steps > 1 ? 2 : 1);
 console.log(formatTable(
-  ['workload', 'per', 'wall ms', 'dispatches', 'submits', 'readbacks', 'encode ms', 'wait GPU ms', 'other host ms', 'GPU ms (profiled)'],
-  results.map((r) => [r.name, r.unit, per(r, r.wall), per(r, r.host.dispatches), per(r, r.host.submits), per(r, r.host.readbacks), per(r, r.host.encodeMs), per(r, r.host.waitMs), per(r, r.otherMs), per(r, r.gpuMs)]),
+  ['workload', 'per', 'wall ms', 'dispatches', 'copies', 'submits', 'readbacks', 'encode ms', 'wait GPU ms', 'other host ms', 'GPU ms (profiled)'],
+  results.map((r) => [r.name, r.unit, per(r, r.wall), per(r, r.host.dispatches), per(r, r.host.copies), per(r, r.host.submits), per(r, r.host.readbacks), per(r, r.host.encodeMs), per(r, r.host.waitMs), per(r, r.otherMs), per(r, r.gpuMs)]),
 ));
 for (const r of results) {
   console.log(`\n${r.name}: GPU time per kernel family, per ${r.unit} (one profiled run; timing: ${rt.timingSource})`);
@@ -130,6 +129,7 @@ console.log(JSON.stringify({
     per: r.unit, steps: r.steps,
     wall_ms: +(r.wall / r.steps).toFixed(3),
     dispatches: +(r.host.dispatches / r.steps).toFixed(2),
+    copies: +(r.host.copies / r.steps).toFixed(2),
     submits: +(r.host.submits / r.steps).toFixed(2),
     readbacks: +(r.host.readbacks / r.steps).toFixed(3),
     encode_ms: +(r.host.encodeMs / r.steps).toFixed(3),

@@ -346,16 +346,18 @@ export class RlTrainer {
         rowSet.index.buffer.destroy(); // made per pass by attentionRows
         if (tail) for (const t of [tail.index, tail.list]) t.buffer.destroy();
       }
-      const norm = await model.opt.readNorm();
+      // the norm, the loss statistics and (first pass) the ranking in one readback
+      const [normT, statsT, entT, maskT] = await rt.readMany(pass === 0 ? [model.opt.norm, stats, buf.entropy, buf.mask] : [model.opt.norm, stats]);
+      const norm = (normT as Float32Array)[0];
       gradNorm = norm;
       skipped ||= NonFiniteGuard.skipped(norm);
-      const sums = sumPgStats(await rt.readF32(stats), k);
+      const sums = sumPgStats(statsT as Float32Array, k);
       loss += sums.loss / passes;
       clipped += sums.clipped / passes;
       if (pass === 0) {
         // the ranking and samples shown are the first pass's: the policy that sampled the batch
-        ent = await rt.readF32(buf.entropy);
-        mask = await rt.readF32(buf.mask);
+        ent = entT as Float32Array;
+        mask = maskT as Float32Array;
       }
     }
     rt.setProfiling(false);

@@ -75,8 +75,9 @@ export async function trainSft(model: GPT, o: SftOptions, hooks: SftHooks = {}, 
       rt.write(targets, batch.targets);
       rt.write(weights, batch.weights);
       const lr = learningRate(step, o.steps, o.learningRate, o.warmupSteps);
-      lastLoss = await sftStep(model, B, T, targets, weights, losses, 1 / batch.count, lr, step);
-      const gradNorm = await model.opt.readNorm();
+      const r = await sftStepWithNorm(model, B, T, targets, weights, losses, 1 / batch.count, lr, step);
+      lastLoss = r.loss;
+      const gradNorm = r.gradNorm;
       const skipped = NonFiniteGuard.skipped(gradNorm);
       done = step;
       await hooks.onStep?.({ step, loss: lastLoss, lr, tokens: batch.count, ms: performance.now() - t0, gradNorm, skipped });
@@ -100,6 +101,19 @@ export async function trainSft(model: GPT, o: SftOptions, hooks: SftHooks = {}, 
 /** One step: forward, masked cross-entropy, backward, AdamW (skipped if the loss or gradients are
  * not finite); returns the loss (one readback). */
 export async function sftStep(model: GPT, B: number, T: number, targets: Tensor, weights: Tensor, losses: Tensor, scale: number, lr: number, step: number): Promise<number> {
+  recordSftStep(model, B, T, targets, weights, losses, scale, lr, step);
+  return sumLosses(await model.rt.readF32(losses));
+}
+
+/** sftStep, also returning the step's pre-clip gradient norm (what opt.readNorm() would read) from
+ * the same readback: one GPU round trip per step instead of two. */
+export async function sftStepWithNorm(model: GPT, B: number, T: number, targets: Tensor, weights: Tensor, losses: Tensor, scale: number, lr: number, step: number): Promise<{ loss: number; gradNorm: number }> {
+  recordSftStep(model, B, T, targets, weights, losses, scale, lr, step);
+  const [l, norm] = await model.rt.readMany([losses, model.opt.norm]);
+  return { loss: sumLosses(l as Float32Array), gradNorm: (norm as Float32Array)[0] };
+}
+
+function recordSftStep(model: GPT, B: number, T: number, targets: Tensor, weights: Tensor, losses: Tensor, scale: number, lr: number, step: number): void {
   const { rt } = model;
   rt.phase = 'forward';
   const logits = model.forward(B, T);
@@ -111,7 +125,9 @@ export async function sftStep(model: GPT, B: number, T: number, targets: Tensor,
   rt.phase = 'optimizer';
   model.step(lr, step, { x: losses, stride: 1 });
   rt.phase = 'default';
-  const l = await rt.readF32(losses);
+}
+
+function sumLosses(l: Float32Array): number {
   let sum = 0;
   for (let i = 0; i < l.length; i++) sum += l[i];
   return sum;
