@@ -15,6 +15,7 @@ import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { describeAdapter, getGpu, type Gpu } from '../kernels/device.js';
 import { formatTable, Runtime } from '../kernels/runtime.js';
+import { ProgressDisplay } from '../train/progress.js';
 import { ARM_IDS, type ArmId } from './experiment/arms.js';
 import { finishedJobs, runGrid } from './experiment/grid.js';
 import { jobWork } from './experiment/jobs.js';
@@ -103,7 +104,8 @@ async function main(): Promise<void> {
       const rt = new Runtime(gpu);
       const adapter = describeAdapter(gpu.adapter);
       console.log(`adapter: ${adapter}`);
-      const sftBar = new cliProgress.SingleBar({ format: 'SFT base [{bar}] {value}/{total} | loss {loss} | {eta_formatted} left', etaBuffer: 50 }, cliProgress.Presets.shades_classic);
+      // a bar on a terminal, a plain line about every 30 s without one (as train/run.ts)
+      const sftBar = new ProgressDisplay({ stage: 'SFT base', format: 'SFT base [{bar}] {value}/{total} | loss {loss} | {eta_formatted} left', etaBuffer: 50, fields: { loss: 'loss' } });
       const bar = new cliProgress.SingleBar({ format: 'grid [{bar}] {percentage}% | {status} | {duration_formatted} elapsed, ~{eta_formatted} left', etaBuffer: 200, fps: 2 }, cliProgress.Presets.shades_classic);
       const total = { planned: 0, done: 0 };
       const r = await runGrid(rt, g, { command, adapter, invocations: [{ argv: process.argv.slice(2), at: new Date().toISOString() }] }, {
