@@ -68,7 +68,7 @@ const reasons = new Map<string, number>();
 let correct = 0, forks = 0, runTotal = 0, followLow = 0, followCount = 0;
 const roles = new Map<string, number[]>();
 const addRole = (r: string, h: number) => (roles.get(r) ?? roles.set(r, []).get(r)!).push(h);
-let steps = 0, rightSteps = 0;
+let steps = 0, rightSteps = 0, lastSteps = 0, lastRight = 0;
 const answerLengths: number[] = [];
 for (let b = 0; b < B; b++) {
   const p = problems[Math.floor(b / o.samples)];
@@ -100,6 +100,8 @@ for (let b = 0; b < B; b++) {
     r.roles.forEach((role, i) => addRole(role, hs[i]));
     steps += r.steps;
     rightSteps += r.right;
+    lastSteps += r.last.steps;
+    lastRight += r.last.right;
   }
 }
 const n = all.length;
@@ -117,7 +119,7 @@ say(`forks: ${forks}; mean run of tokens below ${thr} after a fork: ${(runTotal 
 say(`sampled pass@1: ${pct(correct / B)}; failures by reason: ${[...reasons].filter(([k]) => k !== 'ok').sort((a, b) => b[1] - a[1]).map(([k, c]) => `${k} ${c}`).join(', ') || 'none'}`);
 if (roles.size) {
   say(formatTable(['role', 'tokens', 'mean H', '< 0.01', `≥ ${thr}`], [...roles].map(([r, hs]) => [r, String(hs.length), mean(hs).toFixed(3), pct(share(hs, (h) => h < 0.01)), pct(share(hs, (h) => h >= thr))])));
-  say(`arithmetic: ${rightSteps} of ${steps} well-formed steps have the right result (${pct(rightSteps / Math.max(1, steps))})`);
+  say(`arithmetic: ${rightSteps} of ${steps} well-formed steps have the right result (${pct(rightSteps / Math.max(1, steps))}); before the last step ${rightSteps - lastRight} of ${steps - lastSteps} (${pct((rightSteps - lastRight) / Math.max(1, steps - lastSteps))}), the last step ${lastRight} of ${lastSteps} (${pct(lastRight / Math.max(1, lastSteps))}: its result is the target in every SFT answer, so a wrong last step is mostly a missed plan written as a hit)`);
 }
 console.log(JSON.stringify({
   checkpoint: o.checkpoint, task: task.task, problems: problems.length, samples: o.samples, tokens: n,
@@ -125,7 +127,7 @@ console.log(JSON.stringify({
   mean_entropy: +mean(all).toFixed(4), pass1_sampled: +(correct / B).toFixed(4), forks, mean_low_run_after_fork: +(runTotal / Math.max(1, forks)).toFixed(3),
   reasons: Object.fromEntries(reasons),
   roles: Object.fromEntries([...roles].map(([r, hs]) => [r, { tokens: hs.length, mean: +mean(hs).toFixed(4), below_0_01: +share(hs, (h) => h < 0.01).toFixed(4), forking: +share(hs, (h) => h >= thr).toFixed(4) }])),
-  arithmetic: roles.size ? { steps, right: rightSteps } : null,
+  arithmetic: roles.size ? { steps, right: rightSteps, lastSteps, lastRight } : null,
 }));
 if (o.markdown) {
   const { writeFileSync } = await import('node:fs');

@@ -180,6 +180,9 @@ t('stepTokenRoles labels every character and checks the arithmetic', () => {
   assert.equal(r.roles, want);
   assert.is(r.roles.length, '12-7=5,5*3=16,x1\n'.length, 'one role per character');
   assert.equal([r.steps, r.right], [2, 1], '12-7=5 right, 5*3=16 wrong, x1 not a step');
+  assert.equal(r.last, { steps: 0, right: 0 }, 'the last part x1 is not a step');
+  assert.equal(stepTokenRoles('12-7=5,5*3=16\n').last, { steps: 1, right: 0 });
+  assert.equal(stepTokenRoles('12-7=5,5*3=15').last, { steps: 1, right: 1 });
   assert.equal(stepTokenRoles('9/2=4').right, 0, 'no rounding');
   assert.equal(stepTokenRoles('').roles, ['malformed step'].slice(0, 0));
   const noEos = stepTokenRoles('3+4=7');

@@ -306,14 +306,17 @@ export type StepRole = 'operand 1' | 'operator' | 'operand 2' | '=' | 'result' |
  * profiles: in each comma-separated part of the form "a op b=c", a's digits, the operator, b's
  * digits, '=', c's digits; any other part is 'malformed step'. Also counts the well-formed steps
  * whose c is a op b (plain arithmetic, ignoring the pool and the value range: is the arithmetic
- * right?).
+ * right?), and separately the answer's last part when it is such a step: its result is the target
+ * in every reference, so a wrong last step is mostly a plan that missed the target, not arithmetic.
  */
-export function stepTokenRoles(text: string): { roles: StepRole[]; steps: number; right: number } {
+export function stepTokenRoles(text: string): { roles: StepRole[]; steps: number; right: number; last: { steps: number; right: number } } {
   const eos = text.endsWith('\n');
   const body = eos ? text.slice(0, -1) : text;
   const roles: StepRole[] = [];
   let steps = 0, right = 0;
-  body.split(',').forEach((part, i) => {
+  const last = { steps: 0, right: 0 };
+  const parts = body.split(',');
+  parts.forEach((part, i) => {
     if (i > 0) roles.push(',');
     const m = /^(\d+)([-+*/])(\d+)=(\d+)$/.exec(part);
     if (!m) {
@@ -326,7 +329,11 @@ export function stepTokenRoles(text: string): { roles: StepRole[]; steps: number
     const r = m[2] === '+' ? a + b : m[2] === '-' ? a - b : m[2] === '*' ? a * b : a / b;
     steps++;
     if (r === c) right++;
+    if (i === parts.length - 1) {
+      last.steps++;
+      if (r === c) last.right++;
+    }
   });
   if (eos) roles.push('EOS');
-  return { roles, steps, right };
+  return { roles, steps, right, last };
 }
