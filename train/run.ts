@@ -74,6 +74,7 @@ function inputs(gpu: Gpu, rt: Runtime, opts: RunOptions, control: RunControl, ru
       sft: resumed?.state.stage === 'rl' || start ? undefined : opts.sft,
       rl: opts.stage === 'all' ? opts.rl : undefined,
       passK: opts.stage === 'all' ? opts.passK : undefined,
+      viewAlign: rt.viewAlign,
     }));
     return { start, resumed };
   } catch (e) {
