@@ -246,7 +246,7 @@ function trendSentence(st: DepthStudy, what: string, pick: (d: Depth) => Estimat
   const shape = pts.length < 2 ? '' : saved.every((x) => x === saved[0]) ? ': the same saving at every depth'
     : saved.every((x, i) => i === 0 || x < saved[i - 1]) ? ': the saving shrinks with depth'
       : saved.every((x, i) => i === 0 || x > saved[i - 1]) ? ': the saving grows with depth' : ': the saving does not move one way with depth';
-  return `${what}: ${pts.map(([n, e]) => `${times(e.mean)} at ${layersText(n)} (saves ${pctPlain(1 - e.mean)}%)`).join(', ')}${shape}.`;
+  return `${what}: ${pts.map(([n, e]) => `${times(e.mean)} at ${layersText(n)} (${e.mean <= 1 ? `saves ${pctPlain(1 - e.mean)}%` : `costs ${pctPlain(e.mean - 1)}% more`})`).join(', ')}${shape}.`;
 }
 
 /** Generated sentences: the paired differences per depth, the savings across depths, the cosine, the compute-matched reading, the bases' entropy. */
@@ -270,6 +270,16 @@ export function studyLines(st: DepthStudy): string[] {
       const s = trendSentence(st, `${l} of ${name} as a share of all tokens' (a)`, (d) => d.ratios[k][id]);
       if (s) out.push(s);
     }
+  }
+  // (a) and (b) run the same dense step on the same batch sizes (equal FLOPs), so their GPU-time
+  // ratio measures how much the machine itself moved GPU time during the grid (other processes,
+  // clock changes), the noise floor of every GPU-time comparison at that depth.
+  for (const d of st.depths) {
+    const [a, b] = [arm(d.s, 'a'), arm(d.s, 'b')];
+    const same = pair(b, a, (v) => v.trainingSeconds, true);
+    if (!same) continue;
+    const flops = pair(b, a, (v) => v.trainingFlops, true);
+    out.push(`At ${layersText(d.layers)}, (a) and (b) do the same dense work (training FLOPs b/a ${flops ? times(flops.mean) : '?'}), yet their training GPU time b/a is ${estimateText(same, 'ratio')}: GPU-time comparisons at this depth carry noise of that size from the machine; the FLOP ratios do not.`);
   }
   const cos = st.depths.filter((d) => d.cosine);
   if (cos.length) out.push(`The fork-only gradient's mean cosine to the exact gradient: ${cos.map((d) => `${fixed(d.cosine!.mean, 3)} at ${layersText(d.layers)}`).join(', ')}.`);
