@@ -3,7 +3,7 @@
 import type { Runtime, Tensor } from './runtime.js';
 import { assertDisjoint, assertDtype, assertSize } from './elementwise.js';
 import { groups1d, widthFor } from './elementwise.wgsl.js';
-import { LN_EPS, layernormDxWGSL, layernormParamGradSpec, layernormWGSL } from './layernorm.wgsl.js';
+import { LN_EPS, cachedWidth, layernormDxWGSL, layernormParamGradSpec, layernormWGSL } from './layernorm.wgsl.js';
 import { columnReduce } from './reduce.js';
 
 export { LN_EPS };
@@ -36,7 +36,7 @@ export function layernorm(rt: Runtime, x: Tensor, gamma: Tensor, beta: Tensor, o
   for (const [w, t] of Object.entries({ x, gamma, beta, out, ...stats })) assertDtype('layernorm', w, t, 'f32');
   assertDisjoint('layernorm', { x, gamma, beta, out, mean: stats?.mean, rstd: stats?.rstd });
   const v = widthFor(C);
-  const k = rt.kernel({ name: 'layernorm', code: layernormWGSL(v, !!stats) });
+  const k = rt.kernel({ name: 'layernorm', code: layernormWGSL(v, !!stats, cachedWidth(C / v)) });
   rt.dispatch(k, {
     params: [N, C / v],
     fparams: [C, LN_EPS],
@@ -83,7 +83,7 @@ export function layernormBackward(rt: Runtime, a: LayernormBackwardArgs): void {
   const accumulate = a.accumulate ?? false;
   const lists = rows ? [rows] : [];
 
-  const k = rt.kernel({ name: 'layernorm_dx', code: layernormDxWGSL(v, !!rows, accumulate) });
+  const k = rt.kernel({ name: 'layernorm_dx', code: layernormDxWGSL(v, !!rows, accumulate, cachedWidth(C / v)) });
   rt.dispatch(k, {
     params: [N, C / v, K],
     fparams: [C],
