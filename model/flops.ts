@@ -41,9 +41,9 @@
 // With rollout reuse (train/rl.ts reuseRollout, model/generate.ts capture) the decoder leaves the
 // training forward's activations and logits, so the first pass's forward phase keeps only the
 // entropy and the PG loss (the capture's copies count no FLOPs); with numIterations passes, each
-// later pass runs the forward again and every pass its own backward and optimizer step. Analytic
-// only (not implemented in model/gpt.ts): the exact backward could also skip each sequence's causal
-// tail (rows after its last selected row get no gradient: DenseTail).
+// later pass runs the forward again and every pass its own backward and optimizer step. The exact
+// backward also skips each sequence's causal tail (rows after its last selected row get no
+// gradient: DenseTail; RlOptions.causalTail, on by default; the update reports its rows and pairs).
 //
 // Other shapes (the projection, scripts/project-flops.ts): a FlopShape generalises the GPT-2 shape
 // to grouped KV heads (q width H·hd, k/v width Hkv·hd), a gated MLP (gate and up: a C×2F linear,

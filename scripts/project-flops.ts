@@ -51,10 +51,17 @@ if (opts.measure) {
   });
   const rt = new Runtime(gpu);
   const rho = DEFAULT_RL.topEntropyQuantile;
-  const arms: [string, number, BackwardMode, BackwardMode, boolean][] = [];
+  // [label, ρ, backward option, the mode the update must report, reuse, causal tail]; exact runs
+  // with its causal tail (the default) and without it, so both FLOP models are checked
+  const arms: [string, number, BackwardMode, BackwardMode, boolean, boolean][] = [];
   for (const reuse of [false, true]) {
     const tag = reuse ? ', reuse' : '';
-    arms.push(['all tokens' + tag, 1, 'exact', 'dense', reuse], [`exact ρ ${rho}${tag}`, rho, 'exact', 'exact', reuse], [`fork-only ρ ${rho}${tag}`, rho, 'forkOnly', 'forkOnly', reuse]);
+    arms.push(
+      ['all tokens' + tag, 1, 'exact', 'dense', reuse, true],
+      [`exact ρ ${rho}${tag}`, rho, 'exact', 'exact', reuse, true],
+      [`exact ρ ${rho}, no tail${tag}`, rho, 'exact', 'exact', reuse, false],
+      [`fork-only ρ ${rho}${tag}`, rho, 'forkOnly', 'forkOnly', reuse, true],
+    );
   }
   // the default task and the long-answer task (countdown-steps, at its own context length), each at
   // 2 (the default), 4 and 8 layers: the depth study's shapes
@@ -65,16 +72,18 @@ if (opts.measure) {
     const cfg: GPTConfig = { ...DEFAULT_SFT_MODEL, nLayer, contextLength: taskDefaults(task).contextLength };
     const model = new GPT(rt, cfg, initParams(cfg, paramLayout(cfg, rt.viewAlign), 1));
     const label = `${nLayer}L d${cfg.dModel} h${cfg.nHead} ${task.task}${nLayer === DEFAULT_SFT_MODEL.nLayer && task === DEFAULT_RL.task ? ' (default)' : ''}`;
-    for (const [arm, r, backward, mode, reuse] of arms) {
-      const trainer = new RlTrainer(model, { ...DEFAULT_RL, task, topEntropyQuantile: r, backward, dynamicSampling: false, logGradCosine: false, evalEvery: 0, evalProblems: 1, reuseRollout: reuse, numIterations: 1 });
+    for (const [arm, r, backward, mode, reuse, causalTail] of arms) {
+      const trainer = new RlTrainer(model, { ...DEFAULT_RL, task, topEntropyQuantile: r, backward, dynamicSampling: false, logGradCosine: false, evalEvery: 0, evalProblems: 1, reuseRollout: reuse, numIterations: 1, causalTail });
       // trainStep's sequence, split to read the rollout's prompt lengths (the decoder's prefill)
       rt.resetStats();
       rt.setProfiling(true);
       const { rollout, zeroSignal } = await trainer.collect(1);
       const m = await trainer.update(rollout, zeroSignal, 1, trainer.o);
-      if (m.update.reuse !== (reuse ? 'reused' : 'off') || m.update.backward !== mode) throw new Error(`${label} ${arm}: the update ran ${JSON.stringify(m.update)}`);
+      const tailRan = !!m.update.tail;
+      if (m.update.reuse !== (reuse ? 'reused' : 'off') || m.update.backward !== mode || tailRan !== (mode === 'exact' && causalTail)) throw new Error(`${label} ${arm}: the update ran ${JSON.stringify(m.update)}`);
       const prefill = Math.min(...rollout.promptLength) - 1;
-      const analytic = predictStepFlops(gptFlopShape(cfg, rt.viewAlign), { B: DEFAULT_RL.numPrompts * DEFAULT_RL.numGenerations, L: trainer.positions + 1, k: m.selected, mode, reuse, prefill });
+      // the causal tail's extent (rows, attention pairs) depends on where the selected rows fall: the update reports it
+      const analytic = predictStepFlops(gptFlopShape(cfg, rt.viewAlign), { B: DEFAULT_RL.numPrompts * DEFAULT_RL.numGenerations, L: trainer.positions + 1, k: m.selected, mode, reuse, prefill, tail: m.update.tail });
       const counted = m.flops as Record<StepPhase, number>;
       const worst = Math.max(...PHASE_NAMES.map((p) => Math.abs(counted[p] / analytic[p] - 1)), Math.abs(stepTotal(counted) / stepTotal(analytic) - 1));
       measured.push({ shape: label, arm, k: m.selected, responseTokens: m.responseTokens, counted, analytic, worst });
@@ -94,7 +103,7 @@ if (opts.measure) {
   const shapes = [...new Set(measured.map((x) => x.shape))];
   const ratioHead = ['shape', 'bwd exact/all', 'bwd fork/all', 'step exact/all', 'step fork/all', 'reuse: step exact/all', 'reuse: step fork/all', 'reuse: step all / no reuse'];
   const ratioRows = shapes.map((sh) => {
-    const [all, ex, fo, allR, exR, foR] = measured.filter((x) => x.shape === sh);
+    const [all, ex, , fo, allR, exR, , foR] = measured.filter((x) => x.shape === sh); // arms' order; the no-tail exact arms are checked above
     return [sh, r3(ex.counted.backward / all.counted.backward), r3(fo.counted.backward / all.counted.backward),
       r3(stepTotal(ex.counted) / stepTotal(all.counted)), r3(stepTotal(fo.counted) / stepTotal(all.counted)),
       r3(stepTotal(exR.counted) / stepTotal(allR.counted)), r3(stepTotal(foR.counted) / stepTotal(allR.counted)), r3(stepTotal(allR.counted) / stepTotal(all.counted))];
