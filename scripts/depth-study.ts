@@ -9,6 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { DEPTH_MARKERS, depthReadmeSection, STUDY, writeDepthReport, type StudyPlan } from './experiment/depth.js';
 import { replaceSection } from './experiment/report.js';
+import { reportCliError } from '../train/cli.js';
 
 const DEFAULT_DIR = 'report/steps';
 
@@ -55,11 +56,6 @@ function main(): void {
 
 try {
   main();
-} catch (e: any) {
-  const code = String(e?.code ?? '');
-  if (code === 'commander.helpDisplayed' || code === 'commander.version') process.exitCode = 0;
-  else {
-    console.error(`error: ${String(e?.message ?? e).replace(/^error: /, '')}`);
-    process.exitCode = 1;
-  }
+} catch (e) {
+  reportCliError(e);
 }

@@ -30,6 +30,7 @@ import { Gpt2Tokenizer } from '../model/hf/tokenizer.js';
 import { DEFAULT_RL } from '../train/defaults.js';
 import { loadCheckpoint } from '../train/files.js';
 import { BOS, encode, TOKENS } from '../verify/index.js';
+import { reportCliError } from '../train/cli.js';
 
 const nonNegative = (v: string) => {
   const n = Number(v);
@@ -65,13 +66,8 @@ try {
   const forkgrad = existsSync(configPath) && (() => { try { return 'forkgrad' in JSON.parse(readFileSync(configPath, 'utf8')); } catch { return false; } })();
   if (forkgrad) await forkgradCheckpoint(o, text);
   else await gpt2Checkpoint(o, text);
-} catch (e: any) {
-  const code = String(e?.code ?? '');
-  if (code === 'commander.helpDisplayed' || code === 'commander.version') process.exitCode = 0;
-  else {
-    console.error(`error: ${String(e?.message ?? e).replace(/^error: /, '')}`);
-    process.exitCode = 1;
-  }
+} catch (e) {
+  reportCliError(e);
 } finally {
   gpu?.destroy(); // or Dawn keeps Node alive
 }

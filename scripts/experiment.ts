@@ -25,6 +25,7 @@ import { readmeSection, replaceSection, writeReport } from './experiment/report.
 import { headline } from './experiment/summary.js';
 import { parseSetting, RULES, type Rule } from '../train/validate.js';
 import { TASK_NAMES } from '../verify/index.js';
+import { reportCliError } from '../train/cli.js';
 
 /** A flag's argument parsed by the shared rules (train/validate.ts), as train/run.ts's flags are. */
 const parsed = (flag: string, rule: Rule) => (v: string) => {
@@ -157,11 +158,6 @@ async function main(): Promise<void> {
 
 try {
   await main();
-} catch (e: any) {
-  const code = String(e?.code ?? '');
-  if (code === 'commander.helpDisplayed' || code === 'commander.version') process.exitCode = 0;
-  else {
-    console.error(`${process.stderr.isTTY ? '\n' : ''}error: ${String(e?.message ?? e).replace(/^error: /, '')}`);
-    process.exitCode = 1;
-  }
+} catch (e) {
+  reportCliError(e);
 }

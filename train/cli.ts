@@ -229,3 +229,18 @@ function optionsFrom(o: Record<string, any>): RunOptions {
     nonFinitePatience: o.nonfinite_patience,
   };
 }
+
+/**
+ * The end of a script's top-level try: --help and --version exit 0; any other error is one line,
+ * "error: <message>", on stderr and exit code 1 (no stack: bad input names the problem and the fix).
+ */
+export function reportCliError(e: unknown): void {
+  const err = e as { code?: unknown; message?: unknown } | null;
+  const code = String(err?.code ?? '');
+  if (code === 'commander.helpDisplayed' || code === 'commander.help' || code === 'commander.version') {
+    process.exitCode = 0;
+    return;
+  }
+  console.error(`${process.stderr.isTTY ? '\n' : ''}error: ${String(err?.message ?? e).replace(/^error: /, '')}`);
+  process.exitCode = 1;
+}
