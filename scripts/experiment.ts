@@ -115,7 +115,6 @@ async function main(): Promise<void> {
           onTrainStart: () => { console.log(`SFT base: not cached; training ${g.sft.steps} steps first`); sftBar.start(g.sft.steps, 0, { loss: '-' }); },
           onStep: (m) => { sftBar.update(m.step, { loss: m.loss.toFixed(4) }); if (m.step === g.sft.steps) sftBar.stop(); },
           shouldStop: () => stop,
-          syncAfter: () => false, // one step in flight: nothing here reads the model between steps (no checkpoints mid-SFT)
         },
         onPlan: (plan, c, done) => {
           const rows = plan.map(({ job, seconds }) => {
