@@ -29,12 +29,6 @@ export class NonFiniteGuard {
     return !Number.isFinite(gradNorm);
   }
 
-  /** No skipped step is pending and one skip cannot stop training: whatever the next recorded step
-   * is, record() will not throw (train/sft.ts overlaps a step with the next only then). */
-  get clear(): boolean {
-    return this.streak.length === 0 && this.patience > 1;
-  }
-
   /** Records one step; throws NonFiniteError once `patience` steps in a row were skipped. */
   record(step: number, skipped: boolean): void {
     if (!skipped) {

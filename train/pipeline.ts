@@ -208,10 +208,6 @@ export interface PipelineHooks {
   afterEval?(stage: Stage, r: SftEvalRecord | RlEvalMetrics | HeldOutEvalRecord): void | Promise<void>;
   /** After each step's records: where a checkpoint resumes exactly. `progress` is what RL carries across a resume. */
   onCheckpoint?(stage: Stage, model: GPT, c: StepCheckpoint, progress: RlProgress | null): void | Promise<void>;
-  /** SFT only (SftHooks.syncAfter): given, SFT keeps one step in flight and waits after the steps
-   * this returns true for (the caller's checkpoints and planned stops); afterStep must then leave the
-   * model alone. Absent: every step waits for the one before. */
-  syncAfter?(stage: 'sft', step: number): boolean;
   /** The RL stage begins (its trainer exists; nothing evaluated yet). */
   onRlSetup?(rl: RlStage): void | Promise<void>;
   /** RL is set up (base evaluated or restored), before its first step. */
@@ -243,7 +239,6 @@ export async function runPipeline(o: PipelineOptions, hooks: PipelineHooks, resu
       await hooks.afterEval?.('sft', r);
     },
     onCheckpoint: (c) => hooks.onCheckpoint?.('sft', model!, c, null),
-    ...(hooks.syncAfter ? { syncAfter: (step: number) => hooks.syncAfter!('sft', step) } : {}),
   };
   model = await hooks.warmStart(sftHooks, (m) => (model = m));
   if (o.stage !== 'all' || stop('sft')) return { model, summary: {} };

@@ -187,8 +187,6 @@ async function main(): Promise<void> {
     }, bars.sft),
     record: (r) => appendFileSync(metricsPath, JSON.stringify(r) + '\n'),
     shouldStop: (s) => progress.stopAt(s),
-    // SFT keeps one step in flight except where the model itself is needed: a checkpoint, --stop_at
-    syncAfter: (s, step) => ckpt.due({ step, last: false, skipped: false }) || (control.stopAt?.stage === s && step >= control.stopAt.step),
     afterStep: (s, r) => {
       if (s === 'sft') bars.sft.update(r.step, { loss: (r as { loss: number }).loss.toFixed(4) });
       else bars.rl.update(r.step, { reward: (r as { reward: number }).reward.toFixed(3) });

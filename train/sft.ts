@@ -1,7 +1,7 @@
 // Supervised fine-tuning on generated solutions with the answer-only loss mask. Platform-neutral:
 // Node's run.ts and the browser page drive it through hooks.
 import { crossEntropy } from '../kernels/loss.js';
-import type { Tensor, TypedArray } from '../kernels/runtime.js';
+import type { Tensor } from '../kernels/runtime.js';
 import type { GPT } from '../model/gpt.js';
 import { generate, sampler, type TaskConfig } from '../verify/index.js';
 import { noisyTeacher, sftBatch, sftPositions } from './data.js';
@@ -39,18 +39,6 @@ export interface SftHooks {
   shouldStop?(): boolean;
   /** After each step's metrics and evaluation: the point where a saved checkpoint resumes exactly. */
   onCheckpoint?(c: StepCheckpoint): void | Promise<void>;
-  /**
-   * Opts in to one step in flight: step n + 1 is recorded and submitted before step n's results
-   * reach onStep, so the GPU does not sit idle while the host reads them back, logs them and builds
-   * the next batch. The kernels and their order are unchanged, so the results are bit-identical.
-   * Return true for the steps after which the caller needs the model as that step left it (a
-   * checkpoint is due, or a planned stop); evaluation steps, the last step, and any step while a
-   * skipped one is pending (train/loop.ts NonFiniteGuard.clear) always wait. With this hook, onStep
-   * must neither read nor change the model (the next step may be running), and a stop that
-   * shouldStop starts returning during onStep(n) takes effect after step n + 1. Without it, every
-   * step waits for the one before.
-   */
-  syncAfter?(step: number): boolean;
 }
 
 export interface SftRun {
@@ -78,77 +66,36 @@ export async function trainSft(model: GPT, o: SftOptions, hooks: SftHooks = {}, 
   const weights = rt.empty([B * T], 'f32', 'sft weights');
   const losses = rt.empty([B * T], 'f32', 'sft losses');
   let lastLoss = NaN, done = run.resume?.step ?? 0, acc = NaN;
-  const evalDue = (step: number) => o.evalEvery > 0 && step % o.evalEvery === 0 && step < o.steps;
-
-  /** Draws step `step`'s batch, records the step and submits it with the copies its readback needs
-   * (readMany records them when called): nothing recorded later changes what it reads. */
-  const submit = (step: number): Submitted => {
-    const t0 = performance.now();
-    const batch = sftBatch(Array.from({ length: B }, () => noisyTeacher(next(), o.labelNoise ?? 0, seeds.labelNoise)), T);
-    rt.write(model.tokensFor(B, T), batch.tokens);
-    rt.write(targets, batch.targets);
-    rt.write(weights, batch.weights);
-    const lr = learningRate(step, o.steps, o.learningRate, o.warmupSteps);
-    recordSftStep(model, B, T, targets, weights, losses, 1 / batch.count, lr, step);
-    const result = rt.readMany([losses, model.opt.norm]);
-    result.catch(() => undefined); // an error is thrown where it is awaited; this one may be abandoned
-    return { step, lr, tokens: batch.count, data: next.state, t0, result };
-  };
-
-  /** Reads a submitted step back and runs its hooks; `mayBeLast`: nothing was submitted after it. */
-  const finish = async (s: Submitted, mayBeLast: boolean): Promise<boolean> => {
-    const [l, norm] = await s.result;
-    lastLoss = sumLosses(l as Float32Array);
-    const gradNorm = (norm as Float32Array)[0];
-    const skipped = NonFiniteGuard.skipped(gradNorm);
-    done = s.step;
-    await hooks.onStep?.({ step: s.step, loss: lastLoss, lr: s.lr, tokens: s.tokens, ms: performance.now() - s.t0, gradNorm, skipped });
-    if (evalDue(s.step)) {
-      acc = await greedyAccuracy(model, o.task, heldout);
-      await hooks.onEval?.({ step: s.step, heldoutAccuracy: acc, problems: heldout.length });
-    }
-    guard.record(s.step, skipped);
-    const last = mayBeLast && (s.step === o.steps || !!hooks.shouldStop?.());
-    await hooks.onCheckpoint?.({ step: s.step, data: s.data, last, skipped });
-    return last;
-  };
-
-  /** Whether the step after `s` may be submitted before `s`'s results are handled (SftHooks.syncAfter). */
-  const mayOverlap = (s: Submitted) =>
-    !!hooks.syncAfter && guard.clear && s.step < o.steps && !evalDue(s.step) && !hooks.syncAfter(s.step);
-
-  let inFlight: Submitted | null = null; // submitted and allowed to overlap the next step
   try {
     for (let step = done + 1; step <= o.steps; step++) {
       if (hooks.shouldStop?.()) break;
-      const cur = submit(step);
-      if (inFlight) await finish(inFlight, false);
-      inFlight = null;
-      if (mayOverlap(cur)) {
-        inFlight = cur;
-        continue;
+      const t0 = performance.now();
+      const batch = sftBatch(Array.from({ length: B }, () => noisyTeacher(next(), o.labelNoise ?? 0, seeds.labelNoise)), T);
+      rt.write(model.tokensFor(B, T), batch.tokens);
+      rt.write(targets, batch.targets);
+      rt.write(weights, batch.weights);
+      const lr = learningRate(step, o.steps, o.learningRate, o.warmupSteps);
+      const r = await sftStepWithNorm(model, B, T, targets, weights, losses, 1 / batch.count, lr, step);
+      lastLoss = r.loss;
+      const gradNorm = r.gradNorm;
+      const skipped = NonFiniteGuard.skipped(gradNorm);
+      done = step;
+      await hooks.onStep?.({ step, loss: lastLoss, lr, tokens: batch.count, ms: performance.now() - t0, gradNorm, skipped });
+      if (o.evalEvery > 0 && step % o.evalEvery === 0 && step < o.steps) {
+        acc = await greedyAccuracy(model, o.task, heldout);
+        await hooks.onEval?.({ step, heldoutAccuracy: acc, problems: heldout.length });
       }
-      if (await finish(cur, true)) break;
+      guard.record(step, skipped);
+      const last = step === o.steps || !!hooks.shouldStop?.();
+      await hooks.onCheckpoint?.({ step, data: next.state, last, skipped });
+      if (last) break;
     }
-    // stopped with a step in flight: it is the last one (its checkpoint, if any, is the stop's)
-    if (inFlight) await finish(inFlight, true);
     acc = await greedyAccuracy(model, o.task, heldout);
     await hooks.onEval?.({ step: done, heldoutAccuracy: acc, problems: heldout.length });
   } finally {
     for (const t of [targets, weights, losses]) t.buffer.destroy();
   }
   return { steps: done, finalAccuracy: acc, lastLoss };
-}
-
-/** A step recorded and submitted; its results are read when `result` settles. */
-interface Submitted {
-  step: number;
-  lr: number;
-  tokens: number;
-  /** the training stream's position after this step's batch (what its checkpoint resumes from) */
-  data: number;
-  t0: number;
-  result: Promise<TypedArray[]>;
 }
 
 /** One step: forward, masked cross-entropy, backward, AdamW (skipped if the loss or gradients are
