@@ -103,7 +103,9 @@ if (opts.measure) {
   const shapes = [...new Set(measured.map((x) => x.shape))];
   const ratioHead = ['shape', 'bwd exact/all', 'bwd fork/all', 'step exact/all', 'step fork/all', 'reuse: step exact/all', 'reuse: step fork/all', 'reuse: step all / no reuse'];
   const ratioRows = shapes.map((sh) => {
-    const [all, ex, , fo, allR, exR, , foR] = measured.filter((x) => x.shape === sh); // arms' order; the no-tail exact arms are checked above
+    const at = (arm: string) => measured.find((x) => x.shape === sh && x.arm === arm)!;
+    const [all, ex, fo] = ['all tokens', `exact ρ ${rho}`, `fork-only ρ ${rho}`].map(at);
+    const [allR, exR, foR] = ['all tokens, reuse', `exact ρ ${rho}, reuse`, `fork-only ρ ${rho}, reuse`].map(at);
     return [sh, r3(ex.counted.backward / all.counted.backward), r3(fo.counted.backward / all.counted.backward),
       r3(stepTotal(ex.counted) / stepTotal(all.counted)), r3(stepTotal(fo.counted) / stepTotal(all.counted)),
       r3(stepTotal(exR.counted) / stepTotal(allR.counted)), r3(stepTotal(foR.counted) / stepTotal(allR.counted)), r3(stepTotal(allR.counted) / stepTotal(all.counted))];

@@ -173,7 +173,7 @@ export function parseCommandLine(argv: string[]): { options: RunOptions; control
   try {
     cli.parse(argv, { from: 'user' });
   } catch (e: any) {
-    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version') throw e;
+    if (isHelpExit(e)) throw e;
     throw new Error(`${String(e.message).replace(/^error: /, '').replace(/\.$/, '')} (see --help)`);
   }
   const o = cli.opts();
@@ -235,12 +235,17 @@ function optionsFrom(o: Record<string, any>): RunOptions {
  * "error: <message>", on stderr and exit code 1 (no stack: bad input names the problem and the fix).
  */
 export function reportCliError(e: unknown): void {
-  const err = e as { code?: unknown; message?: unknown } | null;
-  const code = String(err?.code ?? '');
-  if (code === 'commander.helpDisplayed' || code === 'commander.help' || code === 'commander.version') {
+  if (isHelpExit(e)) {
     process.exitCode = 0;
     return;
   }
-  console.error(`${process.stderr.isTTY ? '\n' : ''}error: ${String(err?.message ?? e).replace(/^error: /, '')}`);
+  const message = (e as { message?: unknown } | null)?.message ?? e;
+  console.error(`${process.stderr.isTTY ? '\n' : ''}error: ${String(message).replace(/^error: /, '')}`);
   process.exitCode = 1;
+}
+
+/** commander's exits for --help and --version (not errors). */
+function isHelpExit(e: unknown): boolean {
+  const code = String((e as { code?: unknown } | null)?.code ?? '');
+  return code === 'commander.helpDisplayed' || code === 'commander.help' || code === 'commander.version';
 }

@@ -428,8 +428,8 @@ export function depthReadmeSection(dir: string, command: string, plan: StudyPlan
   const st = depthStudy(dir, plan);
   const miss = missingLines(st);
   return [DEPTH_BEGIN, '## Depth study: long answers at several depths', '',
-    `Issue 16's study: the arms that matter on a long-answer task at ${plan.depths.join(', ')} layers, one grid per depth (\`scripts/experiment.ts --n_layer <n> --out ${dir}/L<n>\`). ` +
-    `This section is generated from \`${dir}/\` by \`${command}\`; the full report is [\`${dir}/summary.md\`](${dir}/summary.md) (charts: [\`${dir}/report.html\`](${dir}/report.html)), the raw records \`${dir}/L<n>/runs/*.jsonl\`.`, '',
+    `Issue 16's study: the arms that matter on a long-answer task at ${plan.depths.join(', ')} layers, one grid per depth (\`scripts/experiment.ts --n_layer ${plan.depths[0]} --out ${dir}/L${plan.depths[0]}\` and so on). ` +
+    `This section is generated from \`${dir}/\` by \`${command}\`; the full report is [\`${dir}/summary.md\`](${dir}/summary.md) (charts: [\`${dir}/report.html\`](${dir}/report.html)), the raw records ${plan.depths.map((n) => `\`${dir}/L${n}/runs/*.jsonl\``).join(', ')}.`, '',
     ...describe(st).flatMap((l) => [l, '']),
     ...(miss.length ? ['**Not finished yet:**', '', ...miss.map((l) => `- ${l}`), ''] : []),
     markdownTable(accuracyTable(st)), '', markdownTable(differenceTable(st)), '', markdownTable(computeTable(st)), '', markdownTable(matchedTable(st)), '',
