@@ -10,10 +10,15 @@
 // Residual epilogue (for the block's projections): `matmul(rt, atty, W_proj, res1, { bias: b_proj,
 // residual: x })` writes res1 = (atty·W_proj + b_proj) + x, replacing copy(x → res1) + an
 // accumulating matmul; the additions are the same and in the same order, so the bits are too.
+//
+// Column sums (for a linear layer's backward): `matmul(rt, x, dy, dW, { form: 'TN', colSum: db })`
+// also writes db = Σ_k dy[k, :] (+= with accumulate, over the listed rows with rows) from the dy
+// values the product loads anyway, replacing a separate two-dispatch column reduction. The sum runs
+// in k order, as the product's does: bit for bit the TN product of a column of ones with dy.
 import { Autotuner, type TuneCandidate } from './autotune.js';
 import type { KernelSpec, Runtime, Tensor } from './runtime.js';
-import { GELU_FLOPS } from './elementwise.js';
-import { F_ACC, F_BIAS, F_GATHER_A, F_GELU, F_PRE, F_REDUCE, F_RES, F_SCATTER, gridFor, matmulWGSL, type MatmulForm, type MatmulSpec, type VariantConfig } from './matmul.wgsl.js';
+import { assertDisjoint, GELU_FLOPS } from './elementwise.js';
+import { F_ACC, F_BIAS, F_GATHER_A, F_GELU, F_COLSUM, F_PRE, F_REDUCE, F_RES, F_SCATTER, gridFor, matmulWGSL, type MatmulForm, type MatmulSpec, type VariantConfig } from './matmul.wgsl.js';
 
 export type { MatmulForm } from './matmul.wgsl.js';
 
@@ -46,6 +51,10 @@ export interface MatmulOptions {
   gelu?: boolean;
   /** With `gelu`: also store the pre-activation (what gelu was applied to) here, shaped like C. */
   pre?: Tensor;
+  /** TN only: [N], also receives the column sums of B, Σ_k B[k, :] (over the listed rows with
+   * `rows`; += with `accumulate`, like C): a bias gradient beside its weight gradient. No input
+   * may use its buffer; C's may, in a disjoint range. */
+  colSum?: Tensor;
   /** A variant name from matmulVariants(), bypassing the autotuner. */
   variant?: string;
   /** Profile label; defaults to "matmul <form>". */
@@ -150,14 +159,24 @@ function resolve(rt: Runtime, A: Tensor, B: Tensor, C: Tensor, o: MatmulOptions)
   if (o.residual && o.residual.size !== C.size) throw bad(`residual (${o.residual.label}) must be shaped like C, has ${o.residual.size} elements`);
   if (o.residual && o.residual.dtype !== 'f32') throw new Error(`${name}: residual (${o.residual.label}) must be f32, got ${o.residual.dtype}`);
   if (o.bias && o.bias.size !== N) throw new Error(`${name}: bias (${o.bias.label}) must have N = ${N} elements, has ${o.bias.size}`);
+  if (o.colSum) {
+    if (form !== 'TN') throw new Error(`${name}: colSum sums B's columns over the reduction; it is for TN, not ${form}`);
+    if (o.colSum.dtype !== 'f32') throw new Error(`${name}: colSum (${o.colSum.label}) must be f32, got ${o.colSum.dtype}`);
+    if (o.colSum.size !== N) throw new Error(`${name}: colSum (${o.colSum.label}) must have N = ${N} elements, has ${o.colSum.size}`);
+    if (M === 0) throw new Error(`${name}: colSum needs M > 0 (A [${A.shape}] has no columns, so no workgroup would run); sum the columns another way`);
+  }
   // WebGPU forbids a buffer being written and read in one dispatch, even in disjoint ranges
-  for (const out of o.pre ? [C, o.pre] : [C]) {
+  const outs: [string, Tensor | undefined][] = [['C', C], ['pre', o.pre], ['colSum', o.colSum]];
+  for (const [wo, out] of outs) {
+    if (!out) continue;
     for (const [w, t] of [['A', A], ['B', B], ['bias', o.bias], ['rows', o.rows], ['residual', o.residual]] as const) {
       if (t && t.buffer === out.buffer && t.size > 0 && out.size > 0) {
-        throw new Error(`${name}: ${out === C ? 'C' : 'pre'} (${out.label}) and ${w} (${t.label}) are views of one buffer; an output must live in a buffer no input uses`);
+        throw new Error(`${name}: ${wo} (${out.label}) and ${w} (${t.label}) are views of one buffer; an output must live in a buffer no input uses`);
       }
     }
   }
+  // (outputs may share a buffer, a weight's gradient and its bias's, as long as they are disjoint)
+  if (o.colSum) assertDisjoint(name, { C, pre: o.pre, colSum: o.colSum });
   if (o.pre && o.pre.buffer === C.buffer) throw new Error(`${name}: pre (${o.pre.label}) and C (${C.label}) are views of one buffer; give pre its own`);
 
   const gather: GatherMode = !o.rows ? 'none' : form === 'TN' ? 'reduce' : o.scatter ? 'scatter' : 'compact';
@@ -166,7 +185,7 @@ function resolve(rt: Runtime, A: Tensor, B: Tensor, C: Tensor, o: MatmulOptions)
   const flags =
     (o.bias ? F_BIAS : 0) | (o.accumulate ? F_ACC : 0) |
     (gather === 'compact' || gather === 'scatter' ? F_GATHER_A : 0) | (gather === 'scatter' ? F_SCATTER : 0) | (gather === 'reduce' ? F_REDUCE : 0) |
-    (o.gelu ? F_GELU : 0) | (o.pre ? F_PRE : 0) | (o.residual ? F_RES : 0);
+    (o.gelu ? F_GELU : 0) | (o.pre ? F_PRE : 0) | (o.residual ? F_RES : 0) | (o.colSum ? F_COLSUM : 0);
   const spec: MatmulSpec = {
     form,
     vecA: form === 'TN' ? M % 4 === 0 && A.size > 0 : k4,
@@ -174,17 +193,18 @@ function resolve(rt: Runtime, A: Tensor, B: Tensor, C: Tensor, o: MatmulOptions)
     vecC: N % 4 === 0 && C.size > 0,
   };
   const tensors = [A, B, C, o.bias ?? dummy(rt, 'f32'), o.rows ?? dummy(rt, 'u32'), o.pre ?? dummy(rt, 'pre'), o.residual ?? dummy(rt, 'f32')];
+  if (form === 'TN') tensors.push(o.colSum ?? dummy(rt, 'csum')); // TN kernels declare binding 8
   return { spec, gather, flags, M, N, K, tensors, label: o.label ?? (o.gelu ? `${name}+gelu` : name) };
 }
 
-// Unused bias / rows / pre / residual bindings get a 16-byte placeholder (a vec4 array binding
-// needs that much); pre's is its own buffer, since it is bound writable beside the read-only bias
-// (bias and residual, both read-only, may share one).
+// Unused bias / rows / pre / residual / csum bindings get a 16-byte placeholder (a vec4 array
+// binding needs that much); pre's and csum's are their own buffers, since they are bound writable
+// beside the read-only bias (bias and residual, both read-only, may share one).
 const dummies = new WeakMap<Runtime, Record<string, Tensor>>();
-function dummy(rt: Runtime, what: 'f32' | 'u32' | 'pre'): Tensor {
+function dummy(rt: Runtime, what: 'f32' | 'u32' | 'pre' | 'csum'): Tensor {
   let d = dummies.get(rt);
   if (!d) dummies.set(rt, (d = {}));
-  return (d[what] ??= rt.empty([4], what === 'u32' ? 'u32' : 'f32', `matmul unused ${what === 'f32' ? 'bias' : what === 'u32' ? 'rows' : 'pre'}`));
+  return (d[what] ??= rt.empty([4], what === 'u32' ? 'u32' : 'f32', `matmul unused ${what === 'f32' ? 'bias' : what === 'u32' ? 'rows' : what}`));
 }
 
 // Generating a variant's WGSL takes ~1–2.5 ms of JS (its unrolled register blocks are ~23 kB):
@@ -205,7 +225,7 @@ function record(rt: Runtime, v: Variant, p: Problem, override?: { M?: number; K?
     params: [M, p.N, K, p.flags],
     tensors,
     groups: gridFor(v.config, M, p.N),
-    flops: 2 * M * p.N * K + (p.flags & F_GELU ? GELU_FLOPS * M * p.N : 0),
+    flops: 2 * M * p.N * K + (p.flags & F_GELU ? GELU_FLOPS * M * p.N : 0) + (p.flags & F_COLSUM ? K * p.N : 0),
     label: override?.label ?? p.label,
   });
 }
@@ -287,7 +307,8 @@ export function matmul(rt: Runtime, A: Tensor, B: Tensor, C: Tensor, o: MatmulOp
  * Inputs are only read; the output goes to a scratch tensor.
  */
 export async function tuneMatmul(rt: Runtime, A: Tensor, B: Tensor, C: Tensor, o: MatmulOptions = {}): Promise<string> {
-  const p = resolve(rt, A, B, C, { ...o, variant: undefined });
+  // (timed without the column sums: their tensor is an output the timing runs must not touch)
+  const p = resolve(rt, A, B, C, { ...o, variant: undefined, colSum: undefined });
   const key = classKey(p);
   pending.get(rt)?.delete(key);
   if (p.M === 0 || p.N === 0 || p.K === 0) return defaultVariant(rt, p).name; // nothing to time

@@ -24,14 +24,20 @@
 // pre-activation is kept in `pre` (F_PRE) and C gets gelu of it (elementwise.wgsl.ts's GELU, the
 // same function the separate kernel runs): an MLP's c_fc and its GELU in one dispatch.
 //
-// Bindings: 0 params {M, N, K, flags}; 1 A; 2 B; 3 C; 4 bias; 5 rows; 6 pre; 7 residual (dummies
-// when unused).
+// Column sums (TN only, F_COLSUM): csum[n] (+)= Σ_k B[k, n] over the same k steps (listed rows
+// with F_REDUCE), added in k order like the products: what the product would give for a column of
+// ones in A, so a linear layer's bias gradient comes out of its weight gradient's dispatch. Every
+// workgroup adds its B values (a few vector adds per 4 k steps, a uniform branch when off); the
+// row-0 workgroups store them.
+//
+// Bindings: 0 params {M, N, K, flags}; 1 A; 2 B; 3 C; 4 bias; 5 rows; 6 pre; 7 residual; TN also
+// 8 csum (dummies when unused).
 import { geluWGSL } from './elementwise.wgsl.js';
 
 export type MatmulForm = 'NN' | 'NT' | 'TN';
 
 /** Uniform feature bits. */
-export const F_BIAS = 1, F_ACC = 2, F_GATHER_A = 4, F_SCATTER = 8, F_REDUCE = 16, F_GELU = 32, F_PRE = 64, F_RES = 128;
+export const F_BIAS = 1, F_ACC = 2, F_GATHER_A = 4, F_SCATTER = 8, F_REDUCE = 16, F_GELU = 32, F_PRE = 64, F_RES = 128, F_COLSUM = 256;
 
 export interface MatmulSpec {
   form: MatmulForm;
@@ -81,6 +87,7 @@ function header(s: MatmulSpec, subgroups: boolean): string[] {
     '@group(0) @binding(5) var<storage, read> rows: array<u32>;',
     `@group(0) @binding(6) var<storage, read_write> pre: ${arr(s.vecC)};`,
     `@group(0) @binding(7) var<storage, read> res: ${arr(s.vecC)};`,
+    ...(s.form === 'TN' ? [`@group(0) @binding(8) var<storage, read_write> csum: ${arr(s.vecC)};`] : []),
     `alias T = ${s.vecC ? 'vec4f' : 'f32'};`,
     geluWGSL,
   ];
@@ -92,8 +99,13 @@ const FLAG_LETS = [
   `  let gatherA = (p.flags & ${F_GATHER_A}u) != 0u; let scatter = (p.flags & ${F_SCATTER}u) != 0u;`,
   `  let reduce = (p.flags & ${F_REDUCE}u) != 0u;`,
   `  let useGelu = (p.flags & ${F_GELU}u) != 0u; let keepPre = (p.flags & ${F_PRE}u) != 0u;`,
-  `  let useRes = (p.flags & ${F_RES}u) != 0u;`,
+  `  let useRes = (p.flags & ${F_RES}u) != 0u; let useCsum = (p.flags & ${F_COLSUM}u) != 0u;`,
 ];
+
+/** Stores a column sum (vec4 or one value) at csum[index]: + old value when accumulating. */
+function storeCsum(index: string, value: string, indent: string): string[] {
+  return [`${indent}var v = ${value};`, `${indent}if (useAcc) { v = v + csum[${index}]; }`, `${indent}csum[${index}] = v;`];
+}
 
 /** Output of one value or vec4 at C[index]: + bias, + old C, + residual, (pre =, gelu), store. */
 function storeC(index: string, value: string, biasValue: string, indent: string): string[] {
@@ -219,6 +231,7 @@ export function regWGSL(c: RegConfig, s: MatmulSpec): string {
     for (const u of range(4)) body.push(`let kb${u} = ${kIdx(`${u}u`)};`);
   }
   body.push(...aLoads, ...bLoads);
+  if (tn) body.push(`if (useCsum) {${range(g).flatMap((j) => range(4).map((u) => ` cs${j} = cs${j} + bv${j}_${u};`)).join('')} }`);
   // row-major over the accumulators so each stays in a register across its 4 k steps
   for (const i of range(tm))
     for (const u of range(4)) {
@@ -228,6 +241,7 @@ export function regWGSL(c: RegConfig, s: MatmulSpec): string {
     }
   L.push(...setup);
   for (const i of range(tm)) for (const j of range(g)) L.push(`  var acc${i}_${j} = vec4f(0.0);`);
+  if (tn) for (const j of range(g)) L.push(`  var cs${j} = vec4f(0.0);`);
   L.push('  for (var k = 0u; k < K; k += 4u) {', ...body.map((x) => '    ' + x), '  }');
 
   // --- epilogue. Every storage access is a per-lane scalar loop on lavapipe, and unrolling the
@@ -238,6 +252,15 @@ export function regWGSL(c: RegConfig, s: MatmulSpec): string {
   for (const j of range(g)) {
     if (s.vecC) L.push(`  let bb${j} = select(vec4f(0.0), bias[min(c0 / 4u + ${8 * j}u, N / 4u - 1u)], useBias);`);
     else L.push(`  let bb${j} = select(vec4f(0.0), vec4f(${range(4).map((q) => `bias[${ncol(j, q)}]`).join(', ')}), useBias);`);
+  }
+  if (tn) {
+    // the column sums, once per column: from the workgroups (and lane rows) at row 0
+    L.push('  if (useCsum && m0 == 0u) {');
+    for (const j of range(g)) {
+      if (s.vecC) L.push(`    if (c0 + ${32 * j}u < N) {`, ...storeCsum(`c0 / 4u + ${8 * j}u`, `cs${j}`, '      '), '    }');
+      else for (const q of range(4)) L.push(`    if (c0 + ${32 * j + q}u < N) {`, ...storeCsum(`c0 + ${32 * j + q}u`, `cs${j}.${XYZW[q]}`, '      '), '    }');
+    }
+    L.push('  }');
   }
   // (its trip count depends on M, which also keeps the compiler from unrolling it back)
   L.push(`  let mEnd = min(${tm}u, M - min(M, m0));`, '  for (var i = 0u; i < mEnd; i++) {', '    let m = m0 + i;');
@@ -272,6 +295,7 @@ export function tiledWGSL(s: MatmulSpec): string {
     ...FLAG_LETS,
     `  let m0 = wg.y * ${BM}u; let n0 = wg.x * ${BN}u;`,
     '  var acc0 = vec4f(0.0); var acc1 = vec4f(0.0); var acc2 = vec4f(0.0); var acc3 = vec4f(0.0);',
+    '  var cs = vec4f(0.0);',
     `  for (var k0 = 0u; k0 < K; k0 += ${BK}u) {`,
     `    let kn = min(${BK}u, K - k0);`,
   );
@@ -304,6 +328,7 @@ export function tiledWGSL(s: MatmulSpec): string {
     `      let b = Bs[kk * ${BN / 4}u + lid.x];`,
     '      acc0 = fma(vec4f(a.x), b, acc0); acc1 = fma(vec4f(a.y), b, acc1);',
     '      acc2 = fma(vec4f(a.z), b, acc2); acc3 = fma(vec4f(a.w), b, acc3);',
+    ...(s.form === 'TN' ? ['      if (useCsum) { cs = cs + b; }'] : []),
     '    }',
     '    workgroupBarrier();',
     '  }',
@@ -312,6 +337,11 @@ export function tiledWGSL(s: MatmulSpec): string {
       ? '  let bb = select(vec4f(0.0), bias[min(c0 / 4u, N / 4u - 1u)], useBias);'
       : `  let bb = select(vec4f(0.0), vec4f(${range(4).map((q) => `bias[min(c0 + ${q}u, N - 1u)]`).join(', ')}), useBias);`,
     '  var out = array<vec4f, 4>(acc0, acc1, acc2, acc3);',
+    ...(s.form !== 'TN'
+      ? []
+      : s.vecC
+        ? ['  if (useCsum && m0 == 0u && lid.y == 0u && c0 < N) {', ...storeCsum('c0 / 4u', 'cs', '    '), '  }']
+        : ['  if (useCsum && m0 == 0u && lid.y == 0u) {', ...range(4).flatMap((q) => [`    if (c0 + ${q}u < N) {`, ...storeCsum(`c0 + ${q}u`, `cs.${XYZW[q]}`, '      '), '    }']), '  }']),
     '  let r0 = m0 + 4u * lid.y;',
     '  for (var i = 0u; i < min(4u, M - min(M, r0)); i++) {',
     '    let m = r0 + i;',

@@ -1,10 +1,9 @@
-// Column-reduction launchers: the shared two-stage driver (also used by layernorm and embedding
-// backward) and the column sum for bias gradients.
+// Column-reduction launcher: the shared two-stage driver (layernorm and embedding backward).
 
 import type { Runtime, Tensor } from './runtime.js';
-import { assertDisjoint, assertDtype } from './elementwise.js';
-import { groups1d, widthFor } from './elementwise.wgsl.js';
-import { colSumSpec, columnReduceFinishWGSL, columnReduceWGSL, type ColumnReduceSpec } from './reduce.wgsl.js';
+import { assertDtype } from './elementwise.js';
+import { groups1d } from './elementwise.wgsl.js';
+import { columnReduceFinishWGSL, columnReduceWGSL, type ColumnReduceSpec } from './reduce.wgsl.js';
 
 // Stage 1 aims for this many invocations (lavapipe runs 64-wide workgroups on 16 cores of 8
 // lanes: a few workgroups per core), splitting rows into chunks of at least MIN_CHUNK.
@@ -76,32 +75,4 @@ export function columnReduce(rt: Runtime, spec: ColumnReduceSpec, a: ColumnReduc
   rt.dispatch(k1, { params: u32, tensors: [...a.inputs, ...lists, partial], groups: groups1d(W * J * tiles), flops: a.flops, label: spec.name });
   const k2 = rt.kernel({ name: `${spec.name}_finish`, code: columnReduceFinishWGSL(spec.v, spec.nOut, a.accumulate) });
   rt.dispatch(k2, { params: [W, a.O, J], tensors: [partial, ...outs], groups: groups1d(W * a.O), flops: spec.nOut * a.O * a.C * J, label: spec.name });
-}
-
-/**
- * out[c] = Σ_r x[r, c] over the rows of x ([..., C], C = out.size), or out[c] += … with
- * `accumulate`. With a u32 `rows` list, only the listed rows are summed, in any order, a repeated
- * row counting once per listing; an entry ≥ the row count is skipped. An empty list sums nothing
- * (out = 0, or unchanged when accumulating). Deterministic: the same inputs give the same bits.
- */
-export function colSum(rt: Runtime, x: Tensor, out: Tensor, o: { rows?: Tensor; accumulate?: boolean } = {}): void {
-  const C = out.size;
-  if (C === 0 || x.size % C !== 0) throw new Error(`colSum: x (${x.label}) [${x.shape}] is not rows of out's ${C} columns`);
-  const N = x.size / C;
-  assertDtype('colSum', 'x', x, 'f32');
-  if (o.rows) assertDtype('colSum', 'rows', o.rows, 'u32');
-  assertDisjoint('colSum', { x, out, rows: o.rows });
-  const K = o.rows ? o.rows.size : N;
-  const v = widthFor(C);
-  columnReduce(rt, colSumSpec(v, !!o.rows), {
-    inputs: [x],
-    rows: o.rows,
-    outs: [out],
-    K,
-    O: 1,
-    C,
-    u32: [N],
-    accumulate: o.accumulate ?? false,
-    flops: K * C,
-  });
 }

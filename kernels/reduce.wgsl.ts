@@ -1,6 +1,6 @@
 // Deterministic column reductions: out[o, c] (+)= Σ_k term(o, k, c) over list positions k, without
-// float atomics. Column sums (bias gradients), LayerNorm's dγ/dβ and the embedding scatter-adds are
-// all this shape, so they share one two-stage kernel pair:
+// float atomics. LayerNorm's dγ/dβ and the embedding scatter-adds are this shape, so they share one
+// two-stage kernel pair (bias gradients come out of the TN matmul instead: its colSum option):
 //   stage 1: invocation (q, j, tile) sums positions k in chunk j = [j·L, (j+1)·L) in order, for
 //            column group q and output slots o0 = tile·TILE … o0 + TILE − 1, into a partial, or,
 //            when there is a single chunk, straight into out;
@@ -80,18 +80,4 @@ ${header({ u32: ['W', 'O', 'J'] }, [{ name: 'partial', elem: 'T' }, ...outs])}
 ${entry1d('P.W * P.O', `
   let q = i % P.W;
   let o = i / P.W;${sums}`)}`;
-}
-
-/** out[c] = Σ_k x[row_of(k), c]: the plain column sum (bias gradients). */
-export function colSumSpec(v: 1 | 4, hasRows: boolean): ColumnReduceSpec {
-  return {
-    name: 'col_sum',
-    v,
-    inputs: [{ name: 'x', elem: 'T' }],
-    u32: ['N'],
-    nOut: 1,
-    hasRows,
-    body: `    let r = ${hasRows ? 'row_of(k)' : 'k'};
-    if (r < P.N) { acc[0] += x[r * P.W + q]; }`,
-  };
 }

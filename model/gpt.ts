@@ -13,7 +13,6 @@ import { geluBackwardRows } from '../kernels/gather.js';
 import { layernorm, layernormBackward } from '../kernels/layernorm.js';
 import { matmul } from '../kernels/matmul.js';
 import { AdamW, type AdamWHyper, type LossGuard } from '../kernels/optim.js';
-import { colSum } from '../kernels/reduce.js';
 import type { Runtime, Tensor } from '../kernels/runtime.js';
 import { blockForward, type BlockBuffers } from './block.js';
 import { paramLayout, validateConfig, type GPTConfig, type ParamLayout } from './config.js';
@@ -319,8 +318,7 @@ export class GPT {
   private linearBackward(dy: Tensor, x: Tensor, w: Tensor, dx: Tensor, gw: Tensor, gb: Tensor, rows?: Tensor): void {
     const { rt } = this;
     matmul(rt, dy, w, dx, rows ? { form: 'NT', rows, scatter: true } : { form: 'NT' });
-    matmul(rt, x, dy, gw, { form: 'TN', accumulate: true, rows });
-    colSum(rt, dy, gb, { accumulate: true, rows });
+    matmul(rt, x, dy, gw, { form: 'TN', accumulate: true, rows, colSum: gb }); // db += Σ dy in the same pass
   }
 
   /**
