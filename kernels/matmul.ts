@@ -69,14 +69,18 @@ interface Variant {
   note: string;
 }
 
-// A big subgroup tile (fewest loads per FMA: large shapes) and a small one (less edge waste,
-// more workgroups: small or skinny shapes); the register block for adapters without subgroups;
-// the workgroup-memory tile that discrete GPUs like. Every variant costs seconds of lavapipe
-// compile per form and alignment class, so the list stays short (32×32 and 16×64 tiles were
-// measured: in between on speed, and 32×32 compiles pathologically slowly, ~10 s).
+// A big subgroup tile (fewest loads per FMA: large shapes), a middle one, and a small one (less
+// edge waste, more workgroups: small or skinny shapes); the register block for adapters without
+// subgroups; the workgroup-memory tile that discrete GPUs like. The two bigger subgroup tiles take
+// one k step per loop iteration: on lavapipe their unrolled-by-4 bodies (~15,000 instructions for
+// 32×64) overflow the CPU's instruction caches, and one step per iteration measured 1.1–1.3×
+// faster at the model's shapes (2-core Zen 3, 2026-11-30; the 4-step 32×64 tile went). Every
+// variant adds lavapipe compile time per form and alignment class, so the list stays short (16×64
+// and 8×32 with one step per iteration were measured too: neither won a shape class).
 const VARIANTS: readonly Variant[] = [
-  { name: 'sg32x64', config: { kind: 'reg', share: 'subgroup', tm: 32, g: 2, wy: 1 }, subgroups: true, note: 'subgroup-shared A, 32×64 per 8 lanes' },
-  { name: 'sg8x32', config: { kind: 'reg', share: 'subgroup', tm: 8, g: 1, wy: 1 }, subgroups: true, note: 'subgroup-shared A, 8×32 per 8 lanes' },
+  { name: 'sg32x64k1', config: { kind: 'reg', share: 'subgroup', tm: 32, g: 2, wy: 1, ku: 1 }, subgroups: true, note: 'subgroup-shared A, 32×64 per 8 lanes, one k step per iteration' },
+  { name: 'sg24x32k1', config: { kind: 'reg', share: 'subgroup', tm: 24, g: 1, wy: 1, ku: 1 }, subgroups: true, note: 'subgroup-shared A, 24×32 per 8 lanes, one k step per iteration' },
+  { name: 'sg8x32', config: { kind: 'reg', share: 'subgroup', tm: 8, g: 1, wy: 1 }, subgroups: true, note: 'subgroup-shared A, 8×32 per 8 lanes, 4 k steps per iteration' },
   { name: 'rb4x8', config: { kind: 'reg', share: 'none', tm: 4, g: 2, wy: 8 }, subgroups: false, note: 'register block 4×8 per invocation, no barriers' },
   { name: 'tiled64', config: { kind: 'tiled' }, subgroups: false, note: '64×64 workgroup-memory tile, 4×4 per invocation' },
 ];
@@ -246,7 +250,7 @@ function classKey(p: Problem): string {
 function defaultVariant(rt: Runtime, p: Problem): Variant {
   const by = (n: string) => VARIANTS.find((v) => v.name === n)!;
   if (!rt.gpu.adapter.isSoftware) return by('tiled64');
-  if (eligible(rt, by('sg32x64'))) return p.M >= 32 && p.N > 32 ? by('sg32x64') : by('sg8x32');
+  if (eligible(rt, by('sg32x64k1'))) return p.M >= 32 && p.N > 32 ? by('sg32x64k1') : by('sg8x32');
   return by('rb4x8');
 }
 

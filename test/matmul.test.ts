@@ -89,12 +89,35 @@ const sg8x32 = (await variants()).includes('sg8x32');
 (sg8x32 ? t : t.skip)(`mixed alignment: vec4 along some operands only${sg8x32 ? '' : ' (skipped: this adapter cannot run the subgroup variant sg8x32)'}`, async () => {
   const rt = await testRuntime();
   // K a multiple of 4 but N odd (e.g. a vocabulary): vec4 along K, scalars along N
-  for (const [form, M, K, N] of [['NN', 33, 64, 7], ['NT', 33, 64, 7], ['TN', 12, 9, 7]] as const)
-    await check(rt, { form, M, K, N, variant: 'sg8x32', bias: true }, 7);
+  for (const variant of (await variants()).filter((v) => v.startsWith('sg')))
+    for (const [form, M, K, N] of [['NN', 33, 64, 7], ['NT', 33, 64, 7], ['TN', 12, 9, 7]] as const)
+      await check(rt, { form, M, K, N, variant, bias: true }, 7);
+});
+
+// Every variant adds each output's products in k order (one k step per iteration or four, tiles
+// of k or not), so on one adapter they agree bit for bit: which variant the autotuner picks does
+// not change a run's numbers. (A k step past K adds a product with 0, which can only turn a −0
+// into +0; the random inputs here never give −0 sums.)
+t('every variant gives the same bits (same additions in the same order)', async () => {
+  const rt = await testRuntime();
+  const all = await variants();
+  let seed = 700;
+  for (const form of FORMS)
+    for (const [M, K, N] of [[33, 65, 7], [36, 20, 68], [100, 130, 132], [65, 127, 33]] as [number, number, number][]) {
+      const [ar, ac] = form === 'TN' ? [K, M] : [M, K];
+      const [br, bc] = form === 'NT' ? [N, K] : [K, N];
+      const A = rt.upload(randArray(ar * ac, seed++), [ar, ac]), B = rt.upload(randArray(br * bc, seed++), [br, bc]);
+      const bias = rt.upload(randArray(N, seed++), [N]);
+      const outs = all.map(() => rt.empty([M, N]));
+      all.forEach((variant, i) => matmul(rt, A, B, outs[i], { form, variant, bias }));
+      const got = (await rt.readMany(outs)).map((x) => Array.from(new Uint32Array(x.buffer)));
+      for (let i = 1; i < all.length; i++) assert.equal(got[i], got[0], `${form} M=${M} K=${K} N=${N}: ${all[i]} vs ${all[0]}`);
+      for (const x of [A, B, bias, ...outs]) x.buffer.destroy();
+    }
 });
 
 // Row lists with repeats and out of order, plus the empty list, on each kernel shape.
-const GATHER_VARIANTS = ['sg8x32', 'sg32x64', 'rb4x8', 'tiled64'];
+const GATHER_VARIANTS = ['sg8x32', 'sg32x64k1', 'sg24x32k1', 'rb4x8', 'tiled64'];
 function rowList(n: number, full: number, seed: number): number[] {
   return Array.from(randInts(n, full, seed)); // ~n²/2full repeats, in random order
 }
