@@ -11,14 +11,18 @@
 // residual: x })` writes res1 = (atty·W_proj + b_proj) + x, replacing copy(x → res1) + an
 // accumulating matmul; the additions are the same and in the same order, so the bits are too.
 //
+// GELU backward epilogue (for the MLP's backward): `matmul(rt, dres, W_proj, dfch, { form: 'NT',
+// geluGrad: fch })` writes dfch = (dres·W_projᵀ)·gelu′(fch), replacing the NT matmul + geluBackward:
+// the same product, then the same multiplication, so the same bits, one dispatch and pass fewer.
+//
 // Column sums (for a linear layer's backward): `matmul(rt, x, dy, dW, { form: 'TN', colSum: db })`
 // also writes db = Σ_k dy[k, :] (+= with accumulate, over the listed rows with rows) from the dy
 // values the product loads anyway, replacing a separate two-dispatch column reduction. The sum runs
 // in k order, as the product's does: bit for bit the TN product of a column of ones with dy.
 import { Autotuner, type TuneCandidate } from './autotune.js';
 import type { KernelSpec, Runtime, Tensor } from './runtime.js';
-import { assertDisjoint, GELU_FLOPS } from './elementwise.js';
-import { F_ACC, F_BIAS, F_GATHER_A, F_GELU, F_COLSUM, F_PRE, F_REDUCE, F_RES, F_SCATTER, gridFor, matmulWGSL, type MatmulForm, type MatmulSpec, type VariantConfig } from './matmul.wgsl.js';
+import { assertDisjoint, GELU_FLOPS, GELU_GRAD_FLOPS } from './elementwise.js';
+import { F_ACC, F_BIAS, F_GATHER_A, F_GELU, F_COLSUM, F_DGELU, F_PRE, F_REDUCE, F_RES, F_SCATTER, gridFor, matmulWGSL, type MatmulForm, type MatmulSpec, type VariantConfig } from './matmul.wgsl.js';
 
 export type { MatmulForm } from './matmul.wgsl.js';
 
@@ -51,6 +55,10 @@ export interface MatmulOptions {
   gelu?: boolean;
   /** With `gelu`: also store the pre-activation (what gelu was applied to) here, shaped like C. */
   pre?: Tensor;
+  /** Shaped like C, read only: C = (result + bias + old C) · gelu′(geluGrad), the GELU backward of
+   * the layer whose input gradient this is (geluGrad: the GELU's input). With scatter, indexed at
+   * the written rows like C. Excludes residual and gelu; must not share C's buffer. */
+  geluGrad?: Tensor;
   /** TN only: [N], also receives the column sums of B, Σ_k B[k, :] (over the listed rows with
    * `rows`; += with `accumulate`, like C): a bias gradient beside its weight gradient. No input
    * may use its buffer; C's may, in a disjoint range. */
@@ -163,6 +171,11 @@ function resolve(rt: Runtime, A: Tensor, B: Tensor, C: Tensor, o: MatmulOptions)
   if (o.residual && o.residual.size !== C.size) throw bad(`residual (${o.residual.label}) must be shaped like C, has ${o.residual.size} elements`);
   if (o.residual && o.residual.dtype !== 'f32') throw new Error(`${name}: residual (${o.residual.label}) must be f32, got ${o.residual.dtype}`);
   if (o.bias && o.bias.size !== N) throw new Error(`${name}: bias (${o.bias.label}) must have N = ${N} elements, has ${o.bias.size}`);
+  if (o.geluGrad) {
+    if (o.residual || o.gelu) throw new Error(`${name}: geluGrad (${o.geluGrad.label}) multiplies by a GELU's derivative; it excludes ${o.residual ? 'residual' : 'gelu'}`);
+    if (o.geluGrad.size !== C.size) throw bad(`geluGrad (${o.geluGrad.label}) must be shaped like C, has ${o.geluGrad.size} elements`);
+    if (o.geluGrad.dtype !== 'f32') throw new Error(`${name}: geluGrad (${o.geluGrad.label}) must be f32, got ${o.geluGrad.dtype}`);
+  }
   if (o.colSum) {
     if (form !== 'TN') throw new Error(`${name}: colSum sums B's columns over the reduction; it is for TN, not ${form}`);
     if (o.colSum.dtype !== 'f32') throw new Error(`${name}: colSum (${o.colSum.label}) must be f32, got ${o.colSum.dtype}`);
@@ -173,7 +186,7 @@ function resolve(rt: Runtime, A: Tensor, B: Tensor, C: Tensor, o: MatmulOptions)
   const outs: [string, Tensor | undefined][] = [['C', C], ['pre', o.pre], ['colSum', o.colSum]];
   for (const [wo, out] of outs) {
     if (!out) continue;
-    for (const [w, t] of [['A', A], ['B', B], ['bias', o.bias], ['rows', o.rows], ['residual', o.residual]] as const) {
+    for (const [w, t] of [['A', A], ['B', B], ['bias', o.bias], ['rows', o.rows], ['residual', o.residual], ['geluGrad', o.geluGrad]] as const) {
       if (t && t.buffer === out.buffer && t.size > 0 && out.size > 0) {
         throw new Error(`${name}: ${wo} (${out.label}) and ${w} (${t.label}) are views of one buffer; an output must live in a buffer no input uses`);
       }
@@ -189,16 +202,16 @@ function resolve(rt: Runtime, A: Tensor, B: Tensor, C: Tensor, o: MatmulOptions)
   const flags =
     (o.bias ? F_BIAS : 0) | (o.accumulate ? F_ACC : 0) |
     (gather === 'compact' || gather === 'scatter' ? F_GATHER_A : 0) | (gather === 'scatter' ? F_SCATTER : 0) | (gather === 'reduce' ? F_REDUCE : 0) |
-    (o.gelu ? F_GELU : 0) | (o.pre ? F_PRE : 0) | (o.residual ? F_RES : 0) | (o.colSum ? F_COLSUM : 0);
+    (o.gelu ? F_GELU : 0) | (o.pre ? F_PRE : 0) | (o.residual ? F_RES : 0) | (o.colSum ? F_COLSUM : 0) | (o.geluGrad ? F_DGELU : 0);
   const spec: MatmulSpec = {
     form,
     vecA: form === 'TN' ? M % 4 === 0 && A.size > 0 : k4,
     vecB: form === 'NT' ? k4 : N % 4 === 0 && B.size > 0,
     vecC: N % 4 === 0 && C.size > 0,
   };
-  const tensors = [A, B, C, o.bias ?? dummy(rt, 'f32'), o.rows ?? dummy(rt, 'u32'), o.pre ?? dummy(rt, 'pre'), o.residual ?? dummy(rt, 'f32')];
+  const tensors = [A, B, C, o.bias ?? dummy(rt, 'f32'), o.rows ?? dummy(rt, 'u32'), o.pre ?? dummy(rt, 'pre'), o.residual ?? o.geluGrad ?? dummy(rt, 'f32')];
   if (form === 'TN') tensors.push(o.colSum ?? dummy(rt, 'csum')); // TN kernels declare binding 8
-  return { spec, gather, flags, M, N, K, tensors, label: o.label ?? (o.gelu ? `${name}+gelu` : name) };
+  return { spec, gather, flags, M, N, K, tensors, label: o.label ?? (o.gelu ? `${name}+gelu` : o.geluGrad ? `${name}+dgelu` : name) };
 }
 
 // Unused bias / rows / pre / residual / csum bindings get a 16-byte placeholder (a vec4 array
@@ -229,7 +242,7 @@ function record(rt: Runtime, v: Variant, p: Problem, override?: { M?: number; K?
     params: [M, p.N, K, p.flags],
     tensors,
     groups: gridFor(v.config, M, p.N),
-    flops: 2 * M * p.N * K + (p.flags & F_GELU ? GELU_FLOPS * M * p.N : 0) + (p.flags & F_COLSUM ? K * p.N : 0),
+    flops: 2 * M * p.N * K + (p.flags & F_GELU ? GELU_FLOPS * M * p.N : 0) + (p.flags & F_DGELU ? GELU_GRAD_FLOPS * M * p.N : 0) + (p.flags & F_COLSUM ? K * p.N : 0),
     label: override?.label ?? p.label,
   });
 }
@@ -301,7 +314,7 @@ function choose(rt: Runtime, p: Problem, A: Tensor, B: Tensor, C: Tensor, o: Mat
 export function matmul(rt: Runtime, A: Tensor, B: Tensor, C: Tensor, o: MatmulOptions = {}): void {
   const p = resolve(rt, A, B, C, o);
   if (p.M === 0 || p.N === 0) return;
-  if (p.K === 0 && (p.flags & (F_ACC | F_BIAS | F_GELU | F_RES)) === F_ACC) return; // C += 0
+  if (p.K === 0 && (p.flags & (F_ACC | F_BIAS | F_GELU | F_RES | F_DGELU)) === F_ACC) return; // C += 0
   record(rt, choose(rt, p, A, B, C, o), p);
 }
 

@@ -22,7 +22,10 @@
 // shaped like C, so a block's projection writes res = x + (a·W + b) without first copying x into
 // its output: the same additions in the same order as copy + accumulate), then with F_GELU the
 // pre-activation is kept in `pre` (F_PRE) and C gets gelu of it (elementwise.wgsl.ts's GELU, the
-// same function the separate kernel runs): an MLP's c_fc and its GELU in one dispatch.
+// same function the separate kernel runs): an MLP's c_fc and its GELU in one dispatch. With F_DGELU
+// (backward) C gets v·gelu′(x) instead, x read from the residual binding (the two exclude each
+// other): the MLP projection's dx and the GELU's backward in one dispatch, as the separate kernel
+// computes it (dy · gelu_grad(x)).
 //
 // Column sums (TN only, F_COLSUM): csum[n] (+)= Σ_k B[k, n] over the same k steps (listed rows
 // with F_REDUCE), added in k order like the products: what the product would give for a column of
@@ -37,7 +40,7 @@ import { geluWGSL } from './elementwise.wgsl.js';
 export type MatmulForm = 'NN' | 'NT' | 'TN';
 
 /** Uniform feature bits. */
-export const F_BIAS = 1, F_ACC = 2, F_GATHER_A = 4, F_SCATTER = 8, F_REDUCE = 16, F_GELU = 32, F_PRE = 64, F_RES = 128, F_COLSUM = 256;
+export const F_BIAS = 1, F_ACC = 2, F_GATHER_A = 4, F_SCATTER = 8, F_REDUCE = 16, F_GELU = 32, F_PRE = 64, F_RES = 128, F_COLSUM = 256, F_DGELU = 512;
 
 export interface MatmulSpec {
   form: MatmulForm;
@@ -103,6 +106,7 @@ const FLAG_LETS = [
   `  let reduce = (p.flags & ${F_REDUCE}u) != 0u;`,
   `  let useGelu = (p.flags & ${F_GELU}u) != 0u; let keepPre = (p.flags & ${F_PRE}u) != 0u;`,
   `  let useRes = (p.flags & ${F_RES}u) != 0u; let useCsum = (p.flags & ${F_COLSUM}u) != 0u;`,
+  `  let useDgelu = (p.flags & ${F_DGELU}u) != 0u;`,
 ];
 
 /** Stores a column sum (vec4 or one value) at csum[index]: + old value when accumulating. */
@@ -116,6 +120,7 @@ function storeC(index: string, value: string, biasValue: string, indent: string)
     `${indent}var v = ${value} + ${biasValue};`, // the bias is zeroed when unused: no branch
     `${indent}if (useAcc) { v = v + C[${index}]; }`,
     `${indent}if (useRes) { v = v + res[${index}]; }`,
+    `${indent}if (useDgelu) { v = v * gelu_grad(res[${index}]); }`, // res holds the GELU's input here
     `${indent}if (useGelu) { if (keepPre) { pre[${index}] = v; } v = gelu(v); }`,
     `${indent}C[${index}] = v;`,
   ];

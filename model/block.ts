@@ -47,7 +47,7 @@ export function blockForward(
   mm('attn.c_proj', b.atty, w('attn.c_proj.weight'), b.res1, { bias: w('attn.c_proj.bias'), residual: x });
   layernorm(rt, b.res1, w('ln_2.weight'), w('ln_2.bias'), b.ln2, stats(b.ln2Mean, b.ln2Rstd));
   // one dispatch for fch = ln2·Wfc + bfc and fchGelu = gelu(fch) (kernels/matmul.ts's GELU epilogue:
-  // the same arithmetic as matmul then gelu); fch is kept, the backward's geluBackward reads it
+  // the same arithmetic as matmul then gelu); fch is kept, the backward's gelu′ (in c_proj's dx) reads it
   mm('mlp.c_fc', b.ln2, w('mlp.c_fc.weight'), b.fchGelu, { bias: w('mlp.c_fc.bias'), gelu: true, pre: b.fch });
   mm('mlp.c_proj', b.fchGelu, w('mlp.c_proj.weight'), b.res2, { bias: w('mlp.c_proj.bias'), residual: b.res1 });
   return b.res2;

@@ -7,9 +7,7 @@
 //   logits = ln_f(x) · headᵀ        (head = wte when tied)
 import { attentionBackward, attentionForward, savedShape, type RowSet } from '../kernels/attention.js';
 import { embedding, embeddingBackward } from '../kernels/embedding.js';
-import { geluBackward } from '../kernels/elementwise.js';
 import { rowAttentionBackward } from '../kernels/rowattn.js';
-import { geluBackwardRows } from '../kernels/gather.js';
 import { layernorm, layernormBackward } from '../kernels/layernorm.js';
 import { matmul } from '../kernels/matmul.js';
 import { AdamW, type AdamWHyper, type LossGuard } from '../kernels/optim.js';
@@ -297,9 +295,8 @@ export class GPT {
       const upper = mode === 'forkOnly' || (mode === 'exact' && l === a.blocks.length - 1) ? rows : tailRows;
       const lower = mode === 'forkOnly' ? rows : tailRows;
       // MLP: res2 = res1 + gelu(ln2·Wfc + bfc)·Wproj + bproj
-      this.linearBackward(a.dres, b.fchGelu, w('mlp.c_proj.weight'), a.dfch, g('mlp.c_proj.weight'), g('mlp.c_proj.bias'), upper);
-      if (upper) geluBackwardRows(rt, { x: b.fch, d: a.dfch, rows: upper });
-      else geluBackward(rt, b.fch, a.dfch, a.dfch);
+      // (dfch comes out multiplied by gelu′(fch): the GELU's backward in the same dispatch)
+      this.linearBackward(a.dres, b.fchGelu, w('mlp.c_proj.weight'), a.dfch, g('mlp.c_proj.weight'), g('mlp.c_proj.bias'), upper, b.fch);
       this.linearBackward(a.dfch, b.ln2, w('mlp.c_fc.weight'), a.dln, g('mlp.c_fc.weight'), g('mlp.c_fc.bias'), upper);
       layernormBackward(rt, { dout: a.dln, x: b.res1, mean: b.ln2Mean, rstd: b.ln2Rstd, gamma: w('ln_2.weight'), dx: a.dres, dgamma: g('ln_2.weight'), dbeta: g('ln_2.bias'), accumulate: true, rows: upper });
       // attention: res1 = x + attn(ln1)·Wproj + bproj
@@ -314,10 +311,11 @@ export class GPT {
   }
 
   /** y = x·W + b backward: dx = dy·Wᵀ, dW += xᵀ·dy, db += Σ dy; with rows, over those rows only
-   * (dx written at them, its other rows untouched). */
-  private linearBackward(dy: Tensor, x: Tensor, w: Tensor, dx: Tensor, gw: Tensor, gb: Tensor, rows?: Tensor): void {
+   * (dx written at them, its other rows untouched). With geluInput (x = gelu(geluInput)), dx is
+   * carried on through the GELU: dx = (dy·Wᵀ)·gelu′(geluInput). */
+  private linearBackward(dy: Tensor, x: Tensor, w: Tensor, dx: Tensor, gw: Tensor, gb: Tensor, rows?: Tensor, geluInput?: Tensor): void {
     const { rt } = this;
-    matmul(rt, dy, w, dx, rows ? { form: 'NT', rows, scatter: true } : { form: 'NT' });
+    matmul(rt, dy, w, dx, { form: 'NT', geluGrad: geluInput, ...(rows ? { rows, scatter: true } : {}) });
     matmul(rt, x, dy, gw, { form: 'TN', accumulate: true, rows, colSum: gb }); // db += Σ dy in the same pass
   }
 

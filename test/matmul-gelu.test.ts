@@ -3,13 +3,14 @@
 // moves gelu by (sup|gelu′|·Δ) plus the GELU kernel's own rounding (test/gelu-bounds.ts).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { geluBackward } from '../kernels/elementwise.js';
 import { geluRef } from '../kernels/elementwise.ref.js';
 import { matmul, matmulVariants, type MatmulForm } from '../kernels/matmul.js';
 import { matmulRef } from '../kernels/matmul.ref.js';
-import type { Runtime } from '../kernels/runtime.js';
+import type { Runtime, Tensor } from '../kernels/runtime.js';
 import { GELU_SLOPE, geluBound } from './gelu-bounds.js';
 import { testRuntime } from './gpu.js';
-import { assertWithin, dotBound, randArray } from './helpers.js';
+import { assertWithin, dotBound, randArray, randInts } from './helpers.js';
 
 const t = suite('matmul-gelu');
 
@@ -45,6 +46,53 @@ t('gelu epilogue with K = 0 applies gelu to bias (+ old C)', async () => {
   const rt = await testRuntime();
   const variant = matmulVariants(rt).find((v) => v.eligible)!.name;
   await check(rt, 'NN', 5, 0, 7, { variant, accumulate: true, keepPre: true }, 99);
+});
+
+// The backward's epilogue (geluGrad): dx = (dy·Wᵀ)·gelu′(x) in the NT matmul. It computes the same
+// product and then the same multiplication as the two kernels it replaces (NT matmul, then
+// geluBackward, which elementwise.test.ts checks against float64), so it must match them bit for
+// bit, dense and over a row list (scatter: unlisted rows untouched).
+t('gelu backward epilogue is bit for bit NT matmul + geluBackward (every variant, dense and scattered rows)', async () => {
+  const rt = await testRuntime();
+  const bitsOf = async (x: Tensor) => Array.from(new Uint32Array((await rt.readF32(x)).buffer));
+  let seed = 801;
+  for (const { name: variant } of matmulVariants(rt).filter((v) => v.eligible))
+    for (const [M, K, N] of [[1664, 64, 256], [33, 65, 7], [36, 20, 68]] as [number, number, number][]) {
+      const dy = rt.upload(randArray(M * K, seed++), [M, K]), w = rt.upload(randArray(N * K, seed++), [N, K]);
+      const x = rt.upload(randArray(M * N, seed++, 3), [M, N]), c0 = randArray(M * N, seed++);
+      const ids = Array.from(new Set(Array.from(randInts(Math.ceil(M / 3), M, seed++))));
+      const rows = rt.upload(ids, [ids.length], 'u32');
+      for (const scattered of [false, true]) {
+        const fused = rt.upload(c0, [M, N]), twoStep = rt.upload(c0, [M, N]), tmp = rt.upload(c0, [M, N]);
+        const gather = scattered ? { rows, scatter: true } : {};
+        matmul(rt, dy, w, fused, { form: 'NT', variant, geluGrad: x, ...gather });
+        matmul(rt, dy, w, tmp, { form: 'NT', variant, ...gather });
+        geluBackward(rt, x, tmp, twoStep); // dense: unlisted rows get c0·gelu′(x), so compare listed rows only
+        const [f, s2, t0] = [await bitsOf(fused), await bitsOf(twoStep), Array.from(new Uint32Array(c0.buffer))];
+        const listed = new Set(scattered ? ids : Array.from({ length: M }, (_, r) => r));
+        let diff = 0, touched = 0;
+        for (let i = 0; i < f.length; i++) {
+          if (listed.has(Math.floor(i / N))) diff += +(f[i] !== s2[i]);
+          else touched += +(f[i] !== t0[i]);
+        }
+        const what = `${variant} M=${M} K=${K} N=${N}${scattered ? ` rows[${ids.length}]` : ''}`;
+        assert.is(diff, 0, `${what}: ${diff} elements differ in their bits from NT matmul + geluBackward`);
+        assert.is(touched, 0, `${what}: ${touched} unlisted elements changed`);
+        for (const tt of [fused, twoStep, tmp]) tt.buffer.destroy();
+      }
+      for (const tt of [dy, w, x, rows]) tt.buffer.destroy();
+    }
+});
+
+t('bad geluGrad arguments are named', async () => {
+  const rt = await testRuntime();
+  const A = rt.empty([4, 4]), B = rt.empty([4, 4]), C = rt.empty([4, 4]), x = rt.empty([4, 4]);
+  assert.throws(() => matmul(rt, A, B, C, { geluGrad: rt.empty([3, 4]) }), /geluGrad .* must be shaped like C/);
+  assert.throws(() => matmul(rt, A, B, C, { geluGrad: rt.empty([4, 4], 'u32') }), /geluGrad .* must be f32/);
+  assert.throws(() => matmul(rt, A, B, C, { geluGrad: x, residual: rt.empty([4, 4]) }), /geluGrad .* excludes residual/);
+  assert.throws(() => matmul(rt, A, B, C, { geluGrad: x, gelu: true }), /geluGrad .* excludes gelu/);
+  assert.throws(() => matmul(rt, A, B, C, { geluGrad: C.view(0, [4, 4]) }), /C .* and geluGrad .* one buffer/);
+  for (const tt of [A, B, C, x]) tt.buffer.destroy();
 });
 
 t('bad pre arguments are named', async () => {

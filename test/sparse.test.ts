@@ -6,8 +6,8 @@ import * as assert from 'uvu/assert';
 import { attentionForward, attentionRows, savedShape, type AttnDims, type RowSet } from '../kernels/attention.js';
 import { attentionBackwardRef, attentionForwardRef, type AttnRefForward } from '../kernels/attention.ref.js';
 import { rowAttentionBackward, rowMask } from '../kernels/rowattn.js';
-import { geluBackwardRows } from '../kernels/gather.js';
 import { geluBackward } from '../kernels/elementwise.js';
+import { matmul } from '../kernels/matmul.js';
 import type { Runtime, Tensor } from '../kernels/runtime.js';
 import { initParams, paramLayout, type GPTConfig } from '../model/config.js';
 import { predictBackwardFlops } from '../model/flops.js';
@@ -230,34 +230,18 @@ async function countedFlops(rt: Awaited<ReturnType<typeof testRuntime>>, run: ()
   return rt.phaseStats().counted?.flops ?? 0;
 }
 
-for (const [N, F] of [[5, 7], [9, 12], [33, 64]]) {
-  t(`geluBackwardRows and geluBackward count ${GELU_GRAD_COUNT} FLOPs per element (counted independently): ${N}×${F}`, async () => {
+for (const [N, F, K] of [[5, 7, 3], [9, 12, 8], [33, 64, 16]]) {
+  t(`the GELU backward counts ${GELU_GRAD_COUNT} FLOPs per element (counted independently), alone and in the NT matmul's epilogue: ${N}×${F}`, async () => {
     const rt = await testRuntime();
     const x = rt.upload(randArray(N * F, N + F, 4), [N, F]), d = rt.upload(randArray(N * F, N * F, 2), [N, F]), rows = rt.upload([N - 1, 0], [2], 'u32'), dense = rt.empty([N, F]);
+    const dy = rt.upload(randArray(N * K, 3, 1), [N, K]), w = rt.upload(randArray(F * K, 4, 1), [F, K]);
     try {
-      assert.is(await countedFlops(rt, () => geluBackwardRows(rt, { x, d, rows })), 2 * F * GELU_GRAD_COUNT, 'geluBackwardRows: 2 rows');
       assert.is(await countedFlops(rt, () => geluBackward(rt, x, d, dense)), N * F * GELU_GRAD_COUNT, 'geluBackward');
+      assert.is(await countedFlops(rt, () => matmul(rt, dy, w, dense, { form: 'NT', geluGrad: x })), N * F * (2 * K + GELU_GRAD_COUNT), 'NT matmul + gelu′');
+      assert.is(await countedFlops(rt, () => matmul(rt, dy, w, dense, { form: 'NT', geluGrad: x, rows, scatter: true })), 2 * F * (2 * K + GELU_GRAD_COUNT), 'NT matmul + gelu′ on 2 rows');
     } finally {
-      for (const tt of [x, d, rows, dense]) tt.buffer.destroy();
+      for (const tt of [x, d, rows, dense, dy, w]) tt.buffer.destroy();
     }
-  });
-
-  t(`geluBackwardRows: the dense GELU backward's values on listed rows, others untouched: ${N}×${F}`, async () => {
-    const rt = await testRuntime();
-    const x = randArray(N * F, N + F, 4), d = randArray(N * F, N * F, 2);
-    const ids = [N - 1, 0, Math.floor(N / 2)];
-    const dT = rt.upload(d, [N, F]), xT = rt.upload(x, [N, F]), rowsT = rt.upload(ids, [ids.length], 'u32'), dense = rt.empty([N, F]);
-    geluBackwardRows(rt, { x: xT, d: dT, rows: rowsT });
-    geluBackward(rt, xT, rt.upload(d, [N, F]), dense);
-    const got = await rt.readF32(dT), full = await rt.readF32(dense);
-    // the same WGSL gelu_grad and product as geluBackward, which elementwise.test.ts checks
-    // against float64, so listed rows match it bit for bit
-    const listed = new Set(ids);
-    for (let i = 0; i < N * F; i++) {
-      if (listed.has(Math.floor(i / F))) assert.is(got[i], full[i], `listed element ${i}`);
-      else assert.is(got[i], d[i], `unlisted element ${i} changed`);
-    }
-    for (const tt of [dT, xT, rowsT, dense]) tt.buffer.destroy();
   });
 }
 
