@@ -4,11 +4,14 @@
 //   `tm` rows × 32·g columns; lane l owns columns c0 + 32·j + 4·l + (0..3). Each lane loads its
 //   own B values (vec4 along N, or along K for NT) and, with share = 'subgroup', only 1/8 of the
 //   A values, which the others get by subgroupBroadcast. On lavapipe every storage load is a
-//   per-lane scalar loop with a bounds check (~15 instructions per element) while a broadcast is
-//   one register shuffle, so loads per FMA decide the speed: a 32×64 tile needs ~9 instructions
-//   per 8-wide FMA against ~19 for 8×32, though its accumulators spill. share = 'none' is the
-//   same schedule with each lane loading all its A values (adapters without subgroups); its
-//   workgroup stacks `wy` lane rows.
+//   per-lane scalar loop with a bounds check (~8 instructions per element) while a broadcast is
+//   one register shuffle, so loads per FMA matter: a 32×64 tile loads 0.375 scalars per 8-wide
+//   FMA against 1.25 for 8×32, though its accumulators spill. The loop takes 4 k steps per
+//   iteration (vec4 along K) or, with ku = 1, one: the same scalar loads on lavapipe, a quarter of
+//   the code (a 4-step 32×64 body is ~15,000 instructions, past the CPU's instruction caches).
+//   share = 'none' is the 4-step schedule with each lane loading all its A values (adapters
+//   without subgroups); its workgroup stacks `wy` lane rows. Every form adds each output's
+//   products in k order, so all variants give the same bits.
 // - tiled ('tiled'): the classic 64×64 workgroup-memory tile with barriers, 4×4 per invocation.
 //   This is what discrete GPUs like; on lavapipe barriers make it slow, and the autotuner knows.
 //
