@@ -83,8 +83,9 @@ interface Variant {
 // one k step per loop iteration: on lavapipe their unrolled-by-4 bodies (~15,000 instructions for
 // 32×64) overflow the CPU's instruction caches, and one step per iteration measured 1.1–1.3×
 // faster at the model's shapes (2-core Zen 3, 2026-11-30; the 4-step 32×64 tile went). Every
-// variant adds lavapipe compile time per form and alignment class, so the list stays short (16×64
-// and 8×32 with one step per iteration were measured too: neither won a shape class).
+// variant adds lavapipe compile time per form and alignment class, so the list stays short (other
+// one-step tiles, 16×32 to 48×32, 16×64, 24×64 and 8×32, were measured too: each won a shape or
+// two by less than the run-to-run noise, none of them overall).
 const VARIANTS: readonly Variant[] = [
   { name: 'sg32x64k1', config: { kind: 'reg', share: 'subgroup', tm: 32, g: 2, wy: 1, ku: 1 }, subgroups: true, note: 'subgroup-shared A, 32×64 per 8 lanes, one k step per iteration' },
   { name: 'sg24x32k1', config: { kind: 'reg', share: 'subgroup', tm: 24, g: 1, wy: 1, ku: 1 }, subgroups: true, note: 'subgroup-shared A, 24×32 per 8 lanes, one k step per iteration' },

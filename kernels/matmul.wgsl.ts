@@ -76,6 +76,8 @@ export type VariantConfig = RegConfig | TiledConfig;
 
 const XYZW = ['x', 'y', 'z', 'w'];
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+/** The register kernels' column c0 + 32j + q, clamped into range (a lane past N loads a real one). */
+const ncol = (j: number, q: number) => `min(c0 + ${32 * j + q}u, N - 1u)`;
 
 /** Workgroup grid for a problem of logical size M×N. */
 export function gridFor(c: VariantConfig, M: number, N: number): [number, number] {
@@ -206,7 +208,6 @@ export function regWGSL(c: RegConfig, s: MatmulSpec): string {
   }
 
   // --- B: this lane's own columns c0 + 32j + (0..3); bv{j}_{u} is their vec4 at step k + u.
-  const ncol = (j: number, q: number) => `min(c0 + ${32 * j + q}u, N - 1u)`;
   const bLoads: string[] = [];
   for (const j of range(g)) {
     if (s.form === 'NT') {
@@ -283,7 +284,6 @@ function regStepWGSL(c: RegConfig, s: MatmulSpec): string {
     `  let m0 = wg.y * ${tm}u;`,
     `  let c0 = wg.x * ${32 * g}u + 4u * l;`, // this lane's first column
   );
-  const ncol = (j: number, q: number) => `min(c0 + ${32 * j + q}u, N - 1u)`;
   const body: string[] = [];
   // A: this lane's share, rows (NN/NT) or columns (TN) m0 + l + 8r
   for (const r of range(nA)) {
@@ -326,7 +326,6 @@ function regStepWGSL(c: RegConfig, s: MatmulSpec): string {
 function regEpilogue(L: string[], c: RegConfig, s: MatmulSpec): void {
   const { tm, g } = c;
   const tn = s.form === 'TN';
-  const ncol = (j: number, q: number) => `min(c0 + ${32 * j + q}u, N - 1u)`;
   // --- epilogue. Every storage access is a per-lane scalar loop on lavapipe, and unrolling the
   // stores over the tile would multiply the shader's size and compile time (minutes for 32×64):
   // the accumulators go through a local array and one loop writes them.
